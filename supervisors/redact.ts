@@ -1,0 +1,49 @@
+// Turns actor contexts and events into plain data fit for the inspection stream: secrets
+// (passwords, AUTH responses, tokens) replaced, binary bodies summarised, sockets and other
+// live objects named rather than copied, depth and size bounded so a huge context cannot
+// flood the bus.
+
+const SECRET_KEY = /pass|secret|auth(?!or)|token|credential|response|digest/i;
+const MAX_DEPTH = 6;
+const MAX_ITEMS = 50;
+const MAX_STRING = 2000;
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (value === null || value === undefined) return value;
+  switch (typeof value) {
+    case "string":
+      return value.length > MAX_STRING ? `${value.slice(0, MAX_STRING)}… (${value.length} chars)` : value;
+    case "number":
+    case "boolean":
+      return value;
+    case "bigint":
+      return value.toString();
+    case "function":
+    case "symbol":
+      return `[${typeof value}]`;
+  }
+  if (value instanceof Uint8Array) return `[${value.byteLength} bytes]`;
+  if (value instanceof ArrayBuffer) return `[${value.byteLength} bytes]`;
+  if (value instanceof Error) return { name: value.name, message: value.message };
+  if (value instanceof Date) return value.toISOString();
+  if (depth >= MAX_DEPTH) return "[…]";
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_ITEMS).map((item) => redact(item, depth + 1));
+    if (value.length > MAX_ITEMS) items.push(`… ${value.length - MAX_ITEMS} more`);
+    return items;
+  }
+  const proto = Object.getPrototypeOf(value) as unknown;
+  if (proto !== Object.prototype && proto !== null) {
+    return `[${(value as object).constructor?.name ?? "object"}]`;
+  }
+  const out: Record<string, unknown> = {};
+  let count = 0;
+  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+    if (++count > MAX_ITEMS) {
+      out["…"] = "more keys";
+      break;
+    }
+    out[key] = SECRET_KEY.test(key) && item !== undefined && item !== null ? "[redacted]" : redact(item, depth + 1);
+  }
+  return out;
+}

@@ -1,0 +1,37 @@
+// Messages between the main thread and a service's worker. This is the host-level frame; what
+// services say to each other travels inside `app` frames, whose payload types are defined in one
+// place, src/messages.ts. Bodies travel as transferred ArrayBuffers (reference/runtime.md §4.1):
+// never post a pooled Buffer, copy into a fresh Uint8Array and transfer its buffer.
+
+import type { InspectionRecord } from "./inspection-record.js";
+
+/** What the supervisor asks of a running service: daemontools' signals, in tsqmail's meaning. */
+export type ServiceSignal =
+  | "hup" // reload configuration
+  | "alrm" // retry now
+  | "int" // interrupt: stop as for term
+  | "term" // graceful stop: finish what is running, then exit
+  | "pause" // stop taking new work
+  | "cont"; // take new work again
+
+export type HostToWorker =
+  | { readonly type: "signal"; readonly signal: ServiceSignal }
+  | { readonly type: "inspect"; readonly enabled: boolean }
+  | { readonly type: "app"; readonly from: string; readonly payload: unknown };
+
+export type WorkerToHost =
+  | { readonly type: "ready" }
+  | { readonly type: "log"; readonly lines: readonly string[] }
+  | { readonly type: "inspection"; readonly records: readonly InspectionRecord[] }
+  | { readonly type: "app"; readonly to: string; readonly payload: unknown };
+
+/** What a service worker is started with (its `workerData`). */
+export interface WorkerBoot {
+  readonly service: string;
+  /** URL of the module whose default export starts the service. */
+  readonly module: string;
+  readonly root: string;
+  /** Service-specific settings, structured-cloneable. */
+  readonly settings: unknown;
+  readonly inspect: boolean;
+}

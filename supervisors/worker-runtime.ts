@@ -1,0 +1,130 @@
+// Worker entry: runs one service inside a worker thread. Loads the service module named in
+// workerData, gives it a context (log, actor host, messaging), reports `ready` once it has
+// started, and turns the supervisor's signals into calls on the service's handlers. Log lines and
+// inspection records are batched once per turn of the event loop. A `term` ends with the worker
+// exiting on its own; anything thrown escapes to the supervisor, which restarts the service.
+
+import { parentPort, workerData } from "node:worker_threads";
+import { ActorHost } from "./actor-host.js";
+import type { InspectionRecord } from "./inspection-record.js";
+import type { ServiceContext, ServiceHandlers, StartService } from "./service-module.js";
+import type { HostToWorker, ServiceSignal, WorkerBoot, WorkerToHost } from "./thread-protocol.js";
+
+if (parentPort === null) throw new Error("worker-runtime must run in a worker thread");
+const port = parentPort;
+const boot = workerData as WorkerBoot;
+
+const post = (message: WorkerToHost, transfer?: readonly ArrayBuffer[]): void =>
+  port.postMessage(message, transfer as ArrayBuffer[] | undefined);
+
+let pendingLines: string[] = [];
+let pendingRecords: InspectionRecord[] = [];
+let flushQueued = false;
+
+function flush(): void {
+  flushQueued = false;
+  if (pendingLines.length > 0) {
+    post({ type: "log", lines: pendingLines });
+    pendingLines = [];
+  }
+  if (pendingRecords.length > 0) {
+    post({ type: "inspection", records: pendingRecords });
+    pendingRecords = [];
+  }
+}
+
+function queueFlush(): void {
+  if (flushQueued) return;
+  flushQueued = true;
+  setImmediate(flush);
+}
+
+const actors = new ActorHost({
+  service: boot.service,
+  publish: (record) => {
+    pendingRecords.push(record);
+    queueFlush();
+  },
+  onFailure: (id, error) => {
+    const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    log(`actor ${id} failed: ${text.replaceAll("\n", " / ")}`);
+  },
+});
+actors.inspecting = boot.inspect;
+
+function log(line: string): void {
+  for (const part of line.split("\n")) pendingLines.push(part);
+  queueFlush();
+}
+
+const context: ServiceContext = {
+  service: boot.service,
+  root: boot.root,
+  settings: boot.settings,
+  env: process.env,
+  actors,
+  log,
+  send: (to, payload, transfer) => post({ type: "app", to, payload }, transfer),
+};
+
+let handlers: ServiceHandlers | undefined;
+let stopping = false;
+const early: HostToWorker[] = [];
+
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await handlers?.stop();
+  actors.stopAll();
+  flush();
+  // Close the port so the event loop can empty and the thread end with exit code 0.
+  port.close();
+}
+
+function onSignal(signal: ServiceSignal): void {
+  switch (signal) {
+    case "hup":
+      void Promise.resolve(handlers?.reload?.()).catch((error: unknown) => log(`reload failed: ${String(error)}`));
+      return;
+    case "alrm":
+      handlers?.alarm?.();
+      return;
+    case "pause":
+      handlers?.pause?.();
+      return;
+    case "cont":
+      handlers?.resume?.();
+      return;
+    case "term":
+    case "int":
+      void stop();
+      return;
+  }
+}
+
+function onMessage(message: HostToWorker): void {
+  if (handlers === undefined) {
+    early.push(message);
+    return;
+  }
+  switch (message.type) {
+    case "signal":
+      onSignal(message.signal);
+      return;
+    case "inspect":
+      actors.inspecting = message.enabled;
+      return;
+    case "app":
+      handlers.receive?.(message.from, message.payload);
+      return;
+  }
+}
+
+port.on("message", onMessage);
+
+const module = (await import(boot.module)) as { default?: StartService };
+if (typeof module.default !== "function") throw new Error(`${boot.module}: no default export to start the service`);
+handlers = await module.default(context);
+flush();
+post({ type: "ready" });
+for (const message of early.splice(0)) onMessage(message);
