@@ -3,7 +3,8 @@
 // on a child's exit the strategy decides what restarts — one_for_one the child, rest_for_one the
 // child and those started after it, one_for_all everyone — honouring the child's restart type;
 // more than `intensity` restarts within `periodMs` stops every child and fails the node with
-// `Escalated`, for its parent to handle. Restarts of one child are spaced by at least 1 s, as
+// `Escalated`, for its parent to handle. When every child has ended without being restarted
+// (transient children that exited normally, temporary ones), the node ends normally. Restarts of one child are spaced by at least 1 s, as
 // daemontools does at every level. Interrupting the node stops its children in reverse order.
 
 import { Deferred, Effect, Fiber, forkDetached, inboxNow, Queue, type Exit, type RuntimeFiber } from "./fx.js";
@@ -126,7 +127,11 @@ export function runTree(spec: TreeSpec): (ready: () => void) => Effect.Effect<vo
           running[index] = undefined;
           const failed = exit._tag === "Failure";
           spec.onEvent?.({ event: "child-exit", node: spec.id, child: spec.children[index]!.id, failed });
-          if (!shouldRestart(index, exit)) continue;
+          if (!shouldRestart(index, exit)) {
+            // Like OTP's auto_shutdown: once every child has ended for good, so does the node.
+            if (running.every((r) => r === undefined)) return;
+            continue;
+          }
 
           const now = clock.now();
           restartTimes.push(now);

@@ -35,7 +35,8 @@ function newWorker(options: WorkerChildOptions): Worker {
     ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
   };
   if (!runningFromSource) return new Worker(entry, common);
-  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api")).href;
+  // require.resolve finds tsx's CommonJS build; its ESM API sits beside it as index.mjs.
+  const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
   return new Worker(bootstrap, { ...common, eval: true });
 }

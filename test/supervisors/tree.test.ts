@@ -87,7 +87,7 @@ describe("supervision tree", () => {
     expect(other.log.at(-1)).toBe("stop");
   });
 
-  it("transient children are not restarted after a normal exit; temporary ones never", async () => {
+  it("transient children are not restarted after a normal exit; temporary ones never; the node then ends", async () => {
     const done: TreeChild = { id: "t", restart: "transient", run: (ready) => Effect.sync(ready) };
     const temp = controllable("tmp", "temporary");
     const { fiber } = run({ id: "n", strategy: "one_for_one", intensity: 1, periodMs: 5000, ordered: true, minSpacingMs: 10, children: [done, temp.child] });
@@ -95,6 +95,15 @@ describe("supervision tree", () => {
     temp.crash();
     await sleep(50);
     expect(temp.log).toEqual(["start"]);
+    const exit = await Effect.runPromise(Fiber.await(fiber));
+    expect(exit._tag).toBe("Success");
+  });
+
+  it("keeps running while any child is still running", async () => {
+    const done: TreeChild = { id: "t", restart: "transient", run: (ready) => Effect.sync(ready) };
+    const stays = controllable("stays");
+    const { fiber } = run({ id: "n", strategy: "one_for_one", intensity: 1, periodMs: 5000, ordered: true, minSpacingMs: 10, children: [done, stays.child] });
+    await sleep(50);
     expect(fiber.unsafePoll()).toBeNull();
     await Effect.runPromise(Fiber.interrupt(fiber));
   });

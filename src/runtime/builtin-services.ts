@@ -1,0 +1,33 @@
+// The services tsqmail ships, by name: where each one's module is, which branch of the
+// supervision tree it belongs to, and, for listeners, qmail's standard port (`tsqmail init`
+// adds its base port). A service directory's `module` file names one of these, or a module path.
+
+import { ConfigError } from "../config/config-error.js";
+
+/** "queue": the delivery pipeline, started in order; "network": independent listeners. */
+export type ServiceGroup = "queue" | "network";
+
+export interface BuiltinService {
+  readonly name: string;
+  readonly group: ServiceGroup;
+  /** qmail's standard port for a listener. */
+  readonly port?: number;
+}
+
+/** In start order: the queue's services before the listeners that feed it. */
+export const BUILTIN_SERVICES: readonly BuiltinService[] = [];
+
+// From the TypeScript sources (tests) modules end in .ts; from dist/ in .js.
+const moduleExtension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+
+export function findBuiltin(name: string): BuiltinService | undefined {
+  return BUILTIN_SERVICES.find((service) => service.name === name);
+}
+
+export function builtinModule(name: string, file: string): string {
+  if (findBuiltin(name) === undefined) {
+    const known = BUILTIN_SERVICES.map((s) => s.name).join(", ") || "none yet";
+    throw new ConfigError(file, 1, `unknown service '${name}' (built-in services: ${known}; or give a module path)`);
+  }
+  return new URL(`../services/${name}/service${moduleExtension}`, import.meta.url).href;
+}

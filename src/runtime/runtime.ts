@@ -1,0 +1,183 @@
+// The runtime: a whole tsqmail in one process. Reads ROOT/service/, opens each service's
+// supervise/ directory and log, and runs the supervision tree (tree-layout.ts) under Effect in
+// the main thread, each service in its own worker. Routes messages between services, carries
+// the inspection bus, and stops everything gracefully within a bounded time: services are asked
+// to finish in reverse start order, and whatever is still running at the deadline is killed.
+
+import type { ResourceLimits } from "node:worker_threads";
+import { Effect, Fiber, runFork, type RuntimeFiber } from "../../supervisors/fx.js";
+import { InspectionBus, type InspectionListener } from "../../supervisors/inspection-bus.js";
+import type { SuperviseStatus } from "../../supervisors/supervise.js";
+import { runTree, type Escalated, type TreeChild } from "../../supervisors/tree.js";
+import type { ServiceLog } from "../log/service-log.js";
+import { createServiceLog } from "../log/log-settings.js";
+import { createStdoutLog, type LineSink } from "../log/stdout-writer.js";
+import { rootPaths } from "../root/paths.js";
+import { listServiceNames, readServiceDefinition, type ServiceDefinition } from "./service-definition.js";
+import { ServiceHost } from "./service-host.js";
+import { treeLayout, type Branch } from "./tree-layout.js";
+
+export interface RuntimeOptions {
+  readonly root: string;
+  /** Every service logs to `stdout` (prefixed with its name) instead of ROOT/log/NAME/. */
+  readonly logToStdout?: boolean;
+  /** Where stdout logging goes; process.stdout by default. */
+  readonly stdout?: LineSink;
+  /** The environment services start from (each service's env/ is laid over it). */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+  /** How long a service may take to stop gracefully before it is killed (default 3000 ms). */
+  readonly serviceStopTimeoutMs?: number;
+  /** V8 heap limits for each service's worker. */
+  readonly resourceLimits?: ResourceLimits;
+}
+
+export interface Runtime {
+  readonly root: string;
+  /** Starts every service; resolves once each one wanted up is ready (rejects after the timeout). */
+  start(options?: { readyTimeoutMs?: number }): Promise<void>;
+  /** svc: control letters (`udopchaitkx`) for the named services, or all. */
+  svc(letters: string, services?: readonly string[]): void;
+  status(): SuperviseStatus[];
+  layout(): Branch[];
+  /** Every inspection record and supervisor event, until the returned function is called. */
+  subscribe(listener: InspectionListener): () => void;
+  /** Graceful stop, bounded by `timeoutMs` (default 5000). Idempotent. */
+  stop(options?: { timeoutMs?: number }): Promise<void>;
+  /** Settles when the supervision tree has ended: by stop(), or rejected when it escalated. */
+  readonly ended: Promise<void>;
+}
+
+const ROOT_INTENSITY = { intensity: 3, periodMs: 60_000 } as const;
+
+export function createRuntime(options: RuntimeOptions): Runtime {
+  const paths = rootPaths(options.root);
+  const stdout = options.stdout ?? process.stdout;
+  const hosts = new Map<string, ServiceHost>();
+  const bus = new InspectionBus((active) => {
+    for (const host of hosts.values()) host.setInspecting(active);
+  });
+  let branches: Branch[] = [];
+  let fiber: RuntimeFiber<void, Escalated> | undefined;
+  let stopping: Promise<void> | undefined;
+  let settleEnded: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+  const ended = new Promise<void>((resolve, reject) => (settleEnded = { resolve, reject }));
+  ended.catch(() => {});
+
+  const openLog = (name: string): ServiceLog =>
+    options.logToStdout === true ? createStdoutLog(name, stdout) : createServiceLog(paths.root, name, stdout);
+
+  const route = (from: string, to: string, payload: unknown): boolean => hosts.get(to)?.deliver(from, payload) ?? false;
+
+  async function openHosts(definitions: readonly ServiceDefinition[]): Promise<void> {
+    for (const definition of definitions) {
+      const log = openLog(definition.name);
+      try {
+        const host = await ServiceHost.open({
+          definition,
+          root: paths.root,
+          log,
+          bus,
+          route,
+          stopTimeoutMs: options.serviceStopTimeoutMs ?? 3000,
+          ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+        });
+        hosts.set(definition.name, host);
+      } catch (error) {
+        log.close();
+        throw error;
+      }
+    }
+  }
+
+  function rootTree(): (ready: () => void) => Effect.Effect<void, Escalated> {
+    const branchChild = (branch: Branch): TreeChild => ({
+      id: branch.name,
+      restart: "transient",
+      run: runTree({
+        id: branch.name,
+        strategy: branch.strategy,
+        ordered: branch.ordered,
+        ...ROOT_INTENSITY,
+        children: branch.services.map((name) => hosts.get(name)!.treeChild),
+      }),
+    });
+    return runTree({ id: "tsqmail", strategy: "one_for_one", ordered: true, ...ROOT_INTENSITY, children: branches.map(branchChild) });
+  }
+
+  async function closeHosts(): Promise<void> {
+    for (const host of [...hosts.values()].reverse()) await host.close();
+    hosts.clear();
+  }
+
+  function notReady(): SuperviseStatus[] {
+    return [...hosts.values()].map((h) => h.supervisor.status()).filter((s) => s.want === "up" && !s.ready);
+  }
+
+  async function waitUntilReady(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (notReady().length > 0) {
+      if (Date.now() > deadline) {
+        const lines = notReady().map((s) => `${s.name}: ${s.lastExit?.error?.split("\n")[0] ?? "not ready"}`);
+        throw new Error(`services not ready after ${timeoutMs} ms:\n${lines.join("\n")}`);
+      }
+      if (fiber?.unsafePoll() != null) throw new Error("the supervision tree ended while starting");
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+
+  return {
+    root: paths.root,
+    ended,
+    async start({ readyTimeoutMs = 30_000 } = {}) {
+      if (fiber !== undefined) throw new Error("runtime already started");
+      const env = options.env ?? process.env;
+      const names = await listServiceNames(paths);
+      const definitions = await Promise.all(names.map((name) => readServiceDefinition(paths, name, env)));
+      branches = treeLayout(definitions);
+      try {
+        await openHosts(definitions);
+      } catch (error) {
+        await closeHosts();
+        throw error;
+      }
+      const running = runFork(rootTree()(() => {}));
+      fiber = running;
+      running.addObserver((exit) => {
+        void closeHosts().finally(() => {
+          if (exit._tag === "Success" || stopping !== undefined) settleEnded?.resolve();
+          else settleEnded?.reject(exit.cause._tag === "Fail" ? exit.cause.error : new Error("supervision tree failed"));
+        });
+      });
+      await waitUntilReady(readyTimeoutMs);
+    },
+    svc(letters, services) {
+      const targets = services === undefined ? [...hosts.values()] : services.map((name) => {
+        const host = hosts.get(name);
+        if (host === undefined) throw new Error(`no service ${name}`);
+        return host;
+      });
+      for (const host of targets) host.supervisor.control(letters);
+    },
+    status: () => [...hosts.values()].map((host) => host.supervisor.status()),
+    layout: () => branches,
+    subscribe: (listener) => bus.subscribe(listener),
+    stop({ timeoutMs = 5000 } = {}) {
+      if (stopping !== undefined) return stopping;
+      const running = fiber;
+      if (running === undefined) return (stopping = Promise.resolve());
+      stopping = (async () => {
+        // Leave time to close files after the kill; the kill itself takes ~100 ms.
+        const killer = setTimeout(() => {
+          for (const host of hosts.values()) host.kill();
+        }, Math.max(0, timeoutMs - 500));
+        try {
+          await Effect.runPromise(Fiber.interrupt(running));
+          await ended.catch(() => {});
+        } finally {
+          clearTimeout(killer);
+        }
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,148 @@
+// One service in the main thread: its daemontools-compatible supervise/ directory (status file,
+// control FIFO, lock), its log, and the supervisor that keeps its worker thread alive. Routes
+// what the worker says: log lines to the log, inspection records to the bus, messages for other
+// services to the runtime. Supervisor events go to the log and the bus too, so a crash is always
+// explained in the service's own log.
+
+import type { ResourceLimits } from "node:worker_threads";
+import { openSuperviseDir, type SuperviseDir } from "../../supervisors/daemontools/supervise-dir.js";
+import type { InspectionBus } from "../../supervisors/inspection-bus.js";
+import { createSupervisor, type SuperviseEvent, type SuperviseStatus, type Supervisor } from "../../supervisors/supervise.js";
+import type { TreeChild } from "../../supervisors/tree.js";
+import { startWorkerChild, type WorkerChild } from "../../supervisors/worker-child.js";
+import type { WorkerToHost } from "../../supervisors/thread-protocol.js";
+import { clock } from "../../supervisors/clock.js";
+import type { ServiceLog } from "../log/service-log.js";
+import type { ServiceDefinition } from "./service-definition.js";
+import { writeStatusRecord } from "./status-record.js";
+
+export interface ServiceHostOptions {
+  readonly definition: ServiceDefinition;
+  readonly root: string;
+  readonly log: ServiceLog;
+  readonly bus: InspectionBus;
+  readonly stopTimeoutMs: number;
+  readonly resourceLimits?: ResourceLimits;
+  /** Delivers a message from this service to another; false when the target is not running. */
+  readonly route: (from: string, to: string, payload: unknown) => boolean;
+}
+
+export class ServiceHost {
+  readonly name: string;
+  readonly supervisor: Supervisor;
+  private child: WorkerChild | undefined;
+  private superviseDir: SuperviseDir | undefined;
+
+  private constructor(private readonly options: ServiceHostOptions) {
+    this.name = options.definition.name;
+    this.supervisor = createSupervisor({
+      name: this.name,
+      normallyUp: options.definition.normallyUp,
+      stopTimeoutMs: options.stopTimeoutMs,
+      start: () => this.startWorker(),
+      onStatus: (status) => this.onStatus(status),
+      onEvent: (event) => this.onEvent(event),
+    });
+  }
+
+  static async open(options: ServiceHostOptions): Promise<ServiceHost> {
+    const host = new ServiceHost(options);
+    host.superviseDir = await openSuperviseDir(options.definition.dir, {
+      onControl: (letter) => host.supervisor.control(letter),
+      onError: (error) => options.log.append([`tsqmail: control FIFO failed: ${error.message}`]),
+    });
+    return host;
+  }
+
+  get treeChild(): TreeChild {
+    // supervise ends normally only after `svc -x`: that is not a failure to restart.
+    return { id: this.name, restart: "transient", run: (ready) => this.supervisor.run(ready) };
+  }
+
+  /** Passes a message from another service to this one's worker; false if it is not running. */
+  deliver(from: string, payload: unknown): boolean {
+    if (this.child === undefined) return false;
+    this.child.post({ type: "app", from, payload });
+    return true;
+  }
+
+  setInspecting(enabled: boolean): void {
+    this.child?.post({ type: "inspect", enabled });
+  }
+
+  /** Forces the worker down at once: the last resort when a graceful stop overran its deadline. */
+  kill(): void {
+    this.child?.kill();
+  }
+
+  async close(): Promise<void> {
+    await this.superviseDir?.close();
+    this.options.log.close();
+  }
+
+  private startWorker(): WorkerChild {
+    const { definition, root, bus } = this.options;
+    const child = startWorkerChild({
+      boot: { service: this.name, module: definition.module, root, settings: {}, inspect: bus.active },
+      env: definition.env,
+      ...(this.options.resourceLimits === undefined ? {} : { resourceLimits: this.options.resourceLimits }),
+      onMessage: (message) => this.onWorkerMessage(message),
+    });
+    this.child = child;
+    child.exited.then(() => {
+      if (this.child === child) this.child = undefined;
+    });
+    return child;
+  }
+
+  private onWorkerMessage(message: WorkerToHost): void {
+    switch (message.type) {
+      case "log":
+        this.options.log.append(message.lines);
+        return;
+      case "inspection":
+        for (const record of message.records) this.options.bus.publish(record);
+        return;
+      case "app":
+        if (!this.options.route(this.name, message.to, message.payload)) {
+          this.options.log.append([`tsqmail: message for service ${message.to} dropped: it is not running`]);
+        }
+        return;
+      case "ready":
+        return;
+    }
+  }
+
+  private onStatus(status: SuperviseStatus): void {
+    this.superviseDir?.writeStatus({ sinceMs: status.since, pid: status.childId, paused: status.paused, want: status.want });
+    if (this.superviseDir !== undefined) writeStatusRecord(this.superviseDir.path, status);
+    this.publish("status", { ...status });
+  }
+
+  private onEvent(event: SuperviseEvent): void {
+    const { log } = this.options;
+    switch (event.event) {
+      case "start":
+        log.append([`tsqmail: starting ${this.name} (thread ${event.childId}, start ${event.starts})`]);
+        this.publish("start", { childId: event.childId, starts: event.starts });
+        return;
+      case "ready":
+        log.append([`tsqmail: ${this.name} ready`]);
+        this.publish("ready", { childId: event.childId });
+        return;
+      case "exit": {
+        const { code, error } = event.exit;
+        log.append([`tsqmail: ${this.name} exited with code ${code}`, ...(error === undefined ? [] : error.split("\n"))]);
+        this.publish("exit", { childId: event.childId, code, ...(error === undefined ? {} : { error }) });
+        return;
+      }
+      case "control":
+        this.publish("control", { letter: event.letter });
+        return;
+    }
+  }
+
+  private publish(event: "start" | "ready" | "exit" | "status" | "control", detail: Record<string, unknown>): void {
+    this.options.bus.publish({ kind: "supervisor", at: clock.now(), service: this.name, event, detail });
+  }
+}
