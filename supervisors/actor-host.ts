@@ -119,15 +119,18 @@ export class ActorHost {
   private forget(id: string, actor: Actor<AnyActorLogic>, status: "done" | "stopped" | "error", error?: unknown): void {
     if (this.actors.get(id) !== actor) return;
     this.actors.delete(id);
-    for (const [sessionId, rootId] of this.rootIds) if (rootId === id) this.rootIds.delete(sessionId);
-    if (!this.inspecting) return;
-    this.publish({
-      kind: "actor-end",
-      at: clock.now(),
-      service: this.options.service,
-      id,
-      status,
-      ...(error === undefined ? {} : { error: error instanceof Error ? error.message : String(error) }),
+    // XState inspects the final snapshot after telling observers: keep the id until it has.
+    queueMicrotask(() => {
+      for (const [sessionId, rootId] of this.rootIds) if (rootId === id) this.rootIds.delete(sessionId);
+      if (!this.inspecting) return;
+      this.publish({
+        kind: "actor-end",
+        at: clock.now(),
+        service: this.options.service,
+        id,
+        status,
+        ...(error === undefined ? {} : { error: error instanceof Error ? error.message : String(error) }),
+      });
     });
   }
 

@@ -39,8 +39,3 @@ export function unixSecondsFromTai64(t: Pick<Tai64n, "high" | "low">): number {
 export function unixMsFromTai64n(t: Tai64n): number {
   return unixSecondsFromTai64(t) * 1000 + Math.floor(t.nano / 1_000_000);
 }
-
-/** Orders two instants: negative, zero or positive like a sort comparator. */
-export function compareTai64n(a: Tai64n, b: Tai64n): number {
-  return a.high - b.high || a.low - b.low || a.nano - b.nano;
-}

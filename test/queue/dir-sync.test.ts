@@ -1,0 +1,74 @@
+// The coalescing rule with a fake SiteFs whose directory fsyncs finish only when the test says.
+
+import { describe, expect, it } from "vitest";
+import type { SiteFs } from "../../src/io/fs.js";
+import { createDirSyncer } from "../../src/queue/dir-sync.js";
+
+function controlledFs() {
+  const pending: { dir: string; finish: (error?: Error) => void }[] = [];
+  const fs = {
+    syncDir: (dir: string) =>
+      new Promise<void>((resolve, reject) => {
+        pending.push({ dir, finish: (error) => (error ? reject(error) : resolve()) });
+      }),
+  } as unknown as SiteFs;
+  return { fs, pending };
+}
+
+const tick = () => new Promise((r) => setImmediate(r));
+
+describe("createDirSyncer", () => {
+  it("an fsync that began before a change does not cover it; later changes share one fsync", async () => {
+    const { fs, pending } = controlledFs();
+    const sync = createDirSyncer(fs);
+    const first = sync.durable(sync.changed("/todo"));
+    expect(pending).toHaveLength(1);
+
+    const waits = [1, 2, 3].map(() => sync.durable(sync.changed("/todo")));
+    let settled = 0;
+    for (const w of waits) void w.then(() => settled++);
+    expect(pending).toHaveLength(1); // one at a time
+
+    pending[0]!.finish();
+    await first;
+    await tick();
+    expect(settled).toBe(0); // the first fsync started before their links
+    expect(pending).toHaveLength(2); // exactly one more for all three
+
+    pending[1]!.finish();
+    await Promise.all(waits);
+    expect(pending).toHaveLength(2);
+  });
+
+  it("a change made while an fsync runs and awaited after a later one succeeded needs no new fsync", async () => {
+    const { fs, pending } = controlledFs();
+    const sync = createDirSyncer(fs);
+    const early = sync.changed("/mess/3");
+    const running = sync.durable(early);
+    const late = sync.changed("/mess/3"); // after fsync #1 began
+    const other = sync.durable(sync.changed("/mess/3"));
+    pending[0]!.finish();
+    await running;
+    await tick();
+    pending[1]!.finish();
+    await other;
+    await sync.durable(late); // covered by fsync #2, which began after it
+    expect(pending).toHaveLength(2);
+  });
+
+  it("directories are independent, and a failed fsync rejects exactly its waiters", async () => {
+    const { fs, pending } = controlledFs();
+    const sync = createDirSyncer(fs);
+    const a = sync.durable(sync.changed("/a"));
+    const b = sync.durable(sync.changed("/b"));
+    expect(pending.map((p) => p.dir)).toEqual(["/a", "/b"]);
+    pending[0]!.finish(new Error("EIO"));
+    pending[1]!.finish();
+    await expect(a).rejects.toThrow("EIO");
+    await expect(b).resolves.toBeUndefined();
+    const retry = sync.durable(sync.changed("/a")); // the failure proved nothing: a new fsync
+    expect(pending).toHaveLength(3);
+    pending[2]!.finish();
+    await retry;
+  });
+});
