@@ -13,10 +13,7 @@ import { clock } from "./clock.js";
 import type { ChildExit, RunningChild } from "./running-child.js";
 import type { ServiceSignal } from "./thread-protocol.js";
 
-export type ControlLetter = "u" | "d" | "o" | "p" | "c" | "h" | "a" | "i" | "t" | "k" | "x";
-
-/** daemontools' want byte: up, down, or none (after `o`). */
-export type Want = "up" | "down" | "none";
+import type { Want } from "./daemontools/status-file.js";
 
 export interface SuperviseStatus {
   readonly name: string;
