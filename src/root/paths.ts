@@ -16,6 +16,9 @@ export interface RootPaths {
   controlFile(name: string): string;
   serviceDir(name: string): string;
   logDir(name: string): string;
+  usersFile(name: string): string;
+  /** A virtual user's home, `home/NAME`. */
+  homeDir(name: string): string;
 }
 
 export function rootPaths(root: string): RootPaths {
@@ -32,6 +35,8 @@ export function rootPaths(root: string): RootPaths {
     controlFile: (name) => join(base, "control", name),
     serviceDir: (name) => join(base, "service", name),
     logDir: (name) => join(base, "log", name),
+    usersFile: (name) => join(base, "users", name),
+    homeDir: (name) => join(base, "home", name),
   };
 }
 
