@@ -43,7 +43,7 @@ export interface Runtime {
   subscribe(listener: InspectionListener): () => void;
   /** Graceful stop, bounded by `timeoutMs` (default 5000). Idempotent. */
   stop(options?: { timeoutMs?: number }): Promise<void>;
-  /** Settles when the supervision tree has ended: by stop(), or rejected when it escalated. */
+  /** Settles when the supervision tree has ended: by stop(); rejected when it escalated or could not start. */
   readonly ended: Promise<void>;
 }
 
@@ -131,13 +131,14 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     async start({ readyTimeoutMs = 30_000 } = {}) {
       if (fiber !== undefined) throw new Error("runtime already started");
       const env = options.env ?? process.env;
-      const names = await listServiceNames(paths);
-      const definitions = await Promise.all(names.map((name) => readServiceDefinition(paths, name, env)));
-      branches = treeLayout(definitions);
       try {
+        const names = await listServiceNames(paths);
+        const definitions = await Promise.all(names.map((name) => readServiceDefinition(paths, name, env)));
+        branches = treeLayout(definitions);
         await openHosts(definitions);
       } catch (error) {
         await closeHosts();
+        settleEnded?.reject(error);
         throw error;
       }
       const running = runFork(rootTree()(() => {}));

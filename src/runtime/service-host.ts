@@ -114,7 +114,10 @@ export class ServiceHost {
   }
 
   private onStatus(status: SuperviseStatus): void {
-    this.superviseDir?.writeStatus({ sinceMs: status.since, pid: status.childId, paused: status.paused, want: status.want });
+    // svstat's pid is the process that hosts the service's thread: a real pid an admin can look
+    // up (a thread id such as 1 would name another process). The thread id is in the record.
+    const pid = status.up ? process.pid : 0;
+    this.superviseDir?.writeStatus({ sinceMs: status.since, pid, paused: status.paused, want: status.want });
     if (this.superviseDir !== undefined) writeStatusRecord(this.superviseDir.path, status);
     this.publish("status", { ...status });
   }

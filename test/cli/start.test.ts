@@ -1,0 +1,106 @@
+// The whole program as a user runs it: `npm start` on a fresh root, daemontools' own svstat and
+// svc against the running services, `tsqmail svc`/`svstat`, and a SIGTERM that ends it in < 5 s.
+
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../runtime/test-root.js";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const compiledTestService = join(repo, "dist/test/fixtures/services/test-service.js");
+const cli = join(repo, "dist/src/cli/main.js");
+
+let child: ChildProcess | undefined;
+let root: string | undefined;
+
+afterEach(() => {
+  // npm start runs tsqmail under sh: end the whole process group, as a terminal would.
+  if (child?.pid !== undefined) {
+    try {
+      process.kill(-child.pid, "SIGKILL");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "ESRCH") throw error;
+    }
+  }
+  if (root !== undefined) rmSync(root, { recursive: true, force: true });
+  child = undefined;
+  root = undefined;
+});
+
+function addService(dir: string, name: string, env: Record<string, string> = {}): string {
+  const serviceDir = join(dir, "service", name);
+  mkdirSync(join(serviceDir, "env"), { recursive: true });
+  writeFileSync(join(serviceDir, "module"), `${compiledTestService}\n`);
+  for (const [key, value] of Object.entries(env)) writeFileSync(join(serviceDir, "env", key), `${value}\n`);
+  return serviceDir;
+}
+
+function tsqmail(...args: string[]): string {
+  return execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", stdio: "pipe", env: { ...process.env, TSQMAIL_ROOT: root } });
+}
+
+describe("tsqmail start", () => {
+  it("npm start inits the root, brings every service up; daemontools' svstat and svc work on it; SIGTERM stops it in < 5 s", async () => {
+    root = mkdtempSync(join(tmpdir(), "tsqmail-start-"));
+    const alpha = addService(root, "alpha");
+    addService(root, "beta");
+    let stderr = "";
+    child = spawn("npm", ["start", "--silent"], { cwd: repo, env: { ...process.env, TSQMAIL_ROOT: root }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => stderr.includes("tsqmail: running"), 20_000, "running");
+    expect(stderr).toMatch(/alpha: up/);
+    expect(stderr).toMatch(/beta: up/);
+
+    expect(readFileSync(join(root, "control/me"), "utf8")).toBe("mail.example.test\n");
+    expect(existsSync(join(root, "queue/todo"))).toBe(true);
+
+    const debian = execFileSync("svstat", [alpha], { encoding: "utf8" });
+    const shown = debian.match(new RegExp(`^${alpha}: up \\(pid (\\d+)\\) \\d+ seconds\\n$`));
+    expect(shown).not.toBeNull();
+    // The pid svstat shows is the tsqmail process hosting the service's thread.
+    expect(readFileSync(`/proc/${shown![1]}/cmdline`, "utf8")).toContain("dist/src/cli/main.js\0start");
+    expect(tsqmail("svstat")).toMatch(/^alpha: up \(pid \d+\) \d+ seconds\nbeta: up \(pid \d+\) \d+ seconds\n$/);
+
+    execFileSync("svc", ["-d", alpha]);
+    await waitFor(() => execFileSync("svstat", [alpha], { encoding: "utf8" }).includes(": down "), 5000, "svc -d");
+    expect(execFileSync("svstat", [alpha], { encoding: "utf8" })).toMatch(/: down \d+ seconds, normally up\n$/);
+
+    tsqmail("svc", "-u", "alpha");
+    await waitFor(() => tsqmail("svstat", "alpha").includes(": up "), 5000, "tsqmail svc -u");
+    const treeText = tsqmail("svstat", "--tree");
+    expect(treeText).toMatch(/^tsqmail \(one_for_one\)\n└─ local \(one_for_one\)\n   ├─ alpha: up .*\[thread \d+, ready, 2 starts, last exit 0\]\n   └─ beta: up .*\[thread \d+, ready, 1 start\]\n$/);
+
+    // SIGTERM to the process group, as systemd or a terminal sends it; tsqmail must be gone within 5 s.
+    const stoppedAt = Date.now();
+    process.kill(-child.pid!, "SIGTERM");
+    await waitFor(() => !existsSync(`/proc/${shown![1]}`), 5000, "tsqmail to exit");
+    expect(Date.now() - stoppedAt).toBeLessThan(5000);
+    expect(execFileSync("svstat", [alpha], { encoding: "utf8" })).toBe(`${alpha}: supervise not running\n`);
+    expect(readFileSync(join(root, "log/alpha/current"), "utf8")).toContain("stopping");
+  }, 40_000);
+
+  it("refuses a second runtime on the same root; SIGTERM exits 0", async () => {
+    root = mkdtempSync(join(tmpdir(), "tsqmail-start-"));
+    addService(root, "alpha");
+    let stderr = "";
+    child = spawn(process.execPath, [cli, "start", "--root", root], { stdio: ["ignore", "ignore", "pipe"], detached: true });
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => stderr.includes("tsqmail: running"), 20_000, "running");
+    let failure = "";
+    try {
+      tsqmail("start");
+    } catch (error) {
+      failure = String((error as { stderr?: string }).stderr);
+    }
+    expect(failure).toMatch(/unable to acquire .*service\/alpha\/supervise\/lock\.tsqmail: held by pid \d+/);
+    expect(tsqmail("svstat", "alpha")).toMatch(/: up /);
+
+    const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stderr).toContain("tsqmail: stopped");
+  }, 40_000);
+});
