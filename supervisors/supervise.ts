@@ -31,7 +31,7 @@ export interface SuperviseStatus {
 }
 
 export type SuperviseEvent =
-  | { readonly event: "start"; readonly childId: number; readonly starts: number }
+  | { readonly event: "start"; readonly childId: number; readonly starts: number; readonly at: number }
   | { readonly event: "ready"; readonly childId: number }
   | { readonly event: "exit"; readonly childId: number; readonly exit: ChildExit }
   | { readonly event: "control"; readonly letter: string };
@@ -120,7 +120,7 @@ export function createSupervisor(spec: SuperviseSpec): Supervisor {
     child = started;
     ready = false;
     since = clock.now();
-    spec.onEvent?.({ event: "start", childId: started.id, starts });
+    spec.onEvent?.({ event: "start", childId: started.id, starts, at: lastStartAt });
     started.ready.then(() => offerNow(inbox, { type: "ready", child: started }));
     started.exited.then((exit) => offerNow(inbox, { type: "exit", child: started, exit }));
     announce();
@@ -229,11 +229,13 @@ export function createSupervisor(spec: SuperviseSpec): Supervisor {
     const running = child;
     if (running === undefined) return Effect.void;
     return Effect.promise(() => stopChild(running, paused, spec.stopTimeoutMs)).pipe(
-      Effect.andThen(
+      Effect.andThen((exit) =>
         Effect.sync(() => {
           child = undefined;
           ready = false;
           since = clock.now();
+          lastExit = exit;
+          spec.onEvent?.({ event: "exit", childId: running.id, exit });
           announce();
         }),
       ),

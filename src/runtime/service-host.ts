@@ -127,7 +127,7 @@ export class ServiceHost {
     switch (event.event) {
       case "start":
         log.append([`tsqmail: starting ${this.name} (thread ${event.childId}, start ${event.starts})`]);
-        this.publish("start", { childId: event.childId, starts: event.starts });
+        this.publish("start", { childId: event.childId, starts: event.starts }, event.at);
         return;
       case "ready":
         log.append([`tsqmail: ${this.name} ready`]);
@@ -145,7 +145,7 @@ export class ServiceHost {
     }
   }
 
-  private publish(event: "start" | "ready" | "exit" | "status" | "control", detail: Record<string, unknown>): void {
-    this.options.bus.publish({ kind: "supervisor", at: clock.now(), service: this.name, event, detail });
+  private publish(event: "start" | "ready" | "exit" | "status" | "control", detail: Record<string, unknown>, at = clock.now()): void {
+    this.options.bus.publish({ kind: "supervisor", at, service: this.name, event, detail });
   }
 }

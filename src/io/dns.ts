@@ -1,0 +1,72 @@
+// DNS seam. Lookups go through node:dns's c-ares Resolver — never getaddrinfo, which holds a
+// libuv thread and knows no timeout — optionally pointed at given servers (`ip`, `ip:port`,
+// `[ipv6]:port`), so tests can run a DNS server on loopback. Every lookup passes a fault point
+// (site = the service, op = the lookup) and has a deadline of its own: c-ares's own timeout
+// counts per try and per lookup source, so it alone does not bound a lookup.
+// Today: reverse (PTR) lookups for listeners. Remote delivery adds its MX and A/AAAA lookups
+// here, beside `reverse`, sharing the resolver and the deadline.
+// Reads: the DNS servers given, else the system's (/etc/resolv.conf); c-ares also reads /etc/hosts.
+
+import { promises as dns } from "node:dns";
+import { faultPoint } from "./faults.js";
+
+export interface DnsOptions {
+  /** The fault-plan site (the service's name). */
+  readonly site: string;
+  /** Servers to ask instead of the system's. */
+  readonly servers?: readonly string[] | undefined;
+  /** How long one lookup may take. */
+  readonly timeoutMs: number;
+}
+
+export interface Dns {
+  /**
+   * The host name of `ip`: the first PTR name, lower-cased, as tcpserver reports it. Undefined
+   * when there is none, or when it is not a plain host name (a PTR record is the client's to
+   * write, and the name lands in Received lines and logs). Rejects with code ETIMEOUT when the
+   * deadline passes.
+   */
+  reverse(ip: string): Promise<string | undefined>;
+}
+
+// Letters, digits, `-` and `_` (seen in real PTR records), in dot-separated labels.
+const HOST_NAME = /^(?=.{1,253}$)[a-z0-9_-]{1,63}(\.[a-z0-9_-]{1,63})*$/;
+
+export function createDns(options: DnsOptions): Dns {
+  const resolver = new dns.Resolver({ timeout: options.timeoutMs, tries: 1 });
+  if (options.servers !== undefined) resolver.setServers(options.servers);
+
+  async function withDeadline<T>(op: string, lookup: () => Promise<T>): Promise<T> {
+    faultPoint({ seam: "dns", site: options.site, op });
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(timeoutError(op, options.timeoutMs)), options.timeoutMs);
+    });
+    try {
+      return await Promise.race([lookup(), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    async reverse(ip) {
+      let names: string[];
+      try {
+        names = await withDeadline("reverse", () => resolver.reverse(ip));
+      } catch (error) {
+        // Through c-ares's gethostbyaddr every failure of its own reads ENOTFOUND.
+        if ((error as NodeJS.ErrnoException).code === "ENOTFOUND") return undefined;
+        throw error;
+      }
+      const name = names[0]?.toLowerCase().replace(/\.$/, "");
+      return name !== undefined && HOST_NAME.test(name) ? name : undefined;
+    },
+  };
+}
+
+function timeoutError(op: string, timeoutMs: number): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error(`DNS ${op} lookup timed out after ${timeoutMs} ms`);
+  error.code = "ETIMEOUT";
+  return error;
+}

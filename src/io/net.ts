@@ -1,0 +1,87 @@
+// Socket seam. Every listening socket tsqmail opens and every connection it accepts pass through
+// here, so a fault plan can fail a bind, reset a connection as it is accepted, or break a
+// connection's reads and writes (chaos tests) without touching protocol code. Each point names
+// its site (the service) and operation: `listen`, `accept`, `read`, `write`. An injected fault
+// looks to the caller like the real failure: a rejected listen, a connection reset by the peer,
+// a socket destroyed with the injected error.
+// Reads and writes: the network, through node:net.
+
+import { createServer, type Server, type Socket } from "node:net";
+import { faultPoint, type FaultPoint } from "./faults.js";
+
+export interface ListenOptions {
+  /** The fault-plan site (the service's name). */
+  readonly site: string;
+  /** Address to bind; undefined = every local address, IPv6 and IPv4 where the host has both. */
+  readonly host: string | undefined;
+  readonly port: number;
+  /** Read nothing from a new connection until it is resumed or wrapped (TLS must see the whole handshake). */
+  readonly pauseOnConnect: boolean;
+}
+
+/**
+ * Binds and listens. `onConnection` gets each accepted connection; `onError` gets what goes wrong
+ * after the socket listens (a failed accept), which must not end the listener.
+ */
+export async function listen(
+  options: ListenOptions,
+  onConnection: (socket: Socket) => void,
+  onError: (error: Error) => void,
+): Promise<Server> {
+  faultPoint({ seam: "net", site: options.site, op: "listen" });
+  const accept: FaultPoint = { seam: "net", site: options.site, op: "accept" };
+  const server = createServer({ pauseOnConnect: options.pauseOnConnect }, (socket) => {
+    const fault = injected(accept);
+    if (fault === undefined) return onConnection(socket);
+    socket.resetAndDestroy();
+    onError(fault);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen({ host: options.host, port: options.port }, () => {
+      server.off("error", reject);
+      server.on("error", onError);
+      resolve();
+    });
+  });
+  return server;
+}
+
+/** Puts the socket's reads and writes behind fault points; returns the same socket. */
+export function withFaultPoints<S extends Socket>(socket: S, site: string): S {
+  const read: FaultPoint = { seam: "net", site, op: "read" };
+  const write: FaultPoint = { seam: "net", site, op: "write" };
+  // Node delivers what it reads through push() and writes through _write()/_writev(): guarding
+  // those catches every byte, whichever API (events, pipes, end(data)) the protocol code uses.
+  const push = socket.push.bind(socket);
+  socket.push = (chunk, encoding) => {
+    const fault = chunk === null ? undefined : injected(read);
+    if (fault === undefined) return push(chunk, encoding);
+    socket.destroy(fault);
+    return false;
+  };
+  const writeOne = socket._write.bind(socket);
+  socket._write = (chunk, encoding, callback) => {
+    const fault = injected(write);
+    if (fault === undefined) writeOne(chunk, encoding, callback);
+    else callback(fault);
+  };
+  const writeMany = socket._writev?.bind(socket);
+  if (writeMany !== undefined) {
+    socket._writev = (chunks, callback) => {
+      const fault = injected(write);
+      if (fault === undefined) writeMany(chunks, callback);
+      else callback(fault);
+    };
+  }
+  return socket;
+}
+
+function injected(point: FaultPoint): Error | undefined {
+  try {
+    faultPoint(point);
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
