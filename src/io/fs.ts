@@ -3,8 +3,10 @@
 // fail exactly the calls of one site. The operations are the durable-write vocabulary tsqmail
 // needs: exclusive create, full writes, fsync of files and of directories, link, rename.
 
+import { execFile } from "node:child_process";
 import { constants, type Dirent, type Stats } from "node:fs";
 import * as fsp from "node:fs/promises";
+import { promisify } from "node:util";
 import type { FileHandle } from "node:fs/promises";
 import { faultPoint } from "./faults.js";
 
@@ -31,7 +33,14 @@ export interface SiteFs {
   utimes(path: string, atime: number, mtime: number): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   truncate(fh: FileHandle, length: number): Promise<void>;
+  fstat(fh: FileHandle): Promise<Stats>;
+  /** fsync a directory already opened (O_RDONLY|O_DIRECTORY); `path` names it for fault plans. */
+  syncOpenDir(dir: FileHandle, path: string): Promise<void>;
+  /** Creates a named pipe with exactly `mode` (coreutils mkfifo: Node has no mkfifo(2)). */
+  mkfifo(path: string, mode: number): Promise<void>;
 }
+
+const execFileAsync = promisify(execFile);
 
 export const O_EXCL_CREATE = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
 
@@ -117,6 +126,18 @@ export function siteFs(site: string): SiteFs {
     async truncate(fh, length) {
       at("truncate");
       await fh.truncate(length);
+    },
+    async fstat(fh) {
+      at("fstat");
+      return fh.stat();
+    },
+    async syncOpenDir(dir, path) {
+      at("fsync", path);
+      await dir.sync();
+    },
+    async mkfifo(path, mode) {
+      at("mkfifo", path);
+      await execFileAsync("mkfifo", ["-m", mode.toString(8), "--", path]);
     },
   };
 }

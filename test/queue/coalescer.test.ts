@@ -1,26 +1,25 @@
-// The coalescing rule with a fake SiteFs whose directory fsyncs finish only when the test says.
+// The coalescing rule, with an operation (standing for a directory fsync) that finishes only
+// when the test says.
 
 import { describe, expect, it } from "vitest";
-import type { SiteFs } from "../../src/io/fs.js";
-import { createDirSyncer } from "../../src/queue/dir-sync.js";
+import { createCoalescer } from "../../src/queue/coalescer.js";
 
-function controlledFs() {
+function controlled() {
   const pending: { dir: string; finish: (error?: Error) => void }[] = [];
-  const fs = {
-    syncDir: (dir: string) =>
-      new Promise<void>((resolve, reject) => {
-        pending.push({ dir, finish: (error) => (error ? reject(error) : resolve()) });
-      }),
-  } as unknown as SiteFs;
-  return { fs, pending };
+  const operation = (dir: string) =>
+    new Promise<void>((resolve, reject) => {
+      pending.push({ dir, finish: (error) => (error ? reject(error) : resolve()) });
+    });
+  const coalescer = createCoalescer(operation);
+  const sync = { changed: coalescer.mark, durable: coalescer.after };
+  return { sync, pending };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-describe("createDirSyncer", () => {
+describe("createCoalescer", () => {
   it("an fsync that began before a change does not cover it; later changes share one fsync", async () => {
-    const { fs, pending } = controlledFs();
-    const sync = createDirSyncer(fs);
+    const { sync, pending } = controlled();
     const first = sync.durable(sync.changed("/todo"));
     expect(pending).toHaveLength(1);
 
@@ -41,8 +40,7 @@ describe("createDirSyncer", () => {
   });
 
   it("a change made while an fsync runs and awaited after a later one succeeded needs no new fsync", async () => {
-    const { fs, pending } = controlledFs();
-    const sync = createDirSyncer(fs);
+    const { sync, pending } = controlled();
     const early = sync.changed("/mess/3");
     const running = sync.durable(early);
     const late = sync.changed("/mess/3"); // after fsync #1 began
@@ -57,8 +55,7 @@ describe("createDirSyncer", () => {
   });
 
   it("directories are independent, and a failed fsync rejects exactly its waiters", async () => {
-    const { fs, pending } = controlledFs();
-    const sync = createDirSyncer(fs);
+    const { sync, pending } = controlled();
     const a = sync.durable(sync.changed("/a"));
     const b = sync.durable(sync.changed("/b"));
     expect(pending.map((p) => p.dir)).toEqual(["/a", "/b"]);

@@ -1,0 +1,136 @@
+// Enqueue throughput with full durability, beside this disk's own ceiling measured in the same
+// run. Ceiling: per message, create + write 2 KB + fsync + link + fsync of the link's directory —
+// the least any durable queue must do. Enqueue: qmail-queue's whole commit sequence (queue-writer.ts).
+// A virtual disk's speed drifts by several times within a minute, so the two are measured in
+// adjacent short slices (order swapped every pair) and the ratio is the median of the per-pair
+// ratios; throughputs are medians too. Each slice is bounded in messages and seconds; temp dirs
+// are removed. Usage: node --import tsx bench/enqueue.ts [--quick]
+
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import { link, mkdir, mkdtemp, open, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createQueue } from "../src/queue/create-queue.js";
+import { enqueue } from "../src/queue/enqueue.js";
+
+const quick = process.argv.includes("--quick");
+const PAIRS = quick ? 5 : 9;
+const MESSAGE_BYTES = 2048;
+const TARGET_RATIO = 0.6;
+const settings = [
+  { concurrency: 1, messages: 2000, seconds: quick ? 1 : 1.5 },
+  { concurrency: 20, messages: 10_000, seconds: quick ? 1 : 1.5 },
+] as const;
+
+const body = randomBytes(MESSAGE_BYTES);
+async function* message(): AsyncGenerator<Uint8Array> {
+  yield body;
+}
+const envelope = { sender: "bench@example.org", recipients: ["rcpt@example.net"] };
+
+/** Runs `op` for message 0, 1, 2, … from `concurrency` workers until `messages` are done or time is up. */
+async function load(concurrency: number, messages: number, seconds: number, op: (i: number) => Promise<void>): Promise<number> {
+  let next = 0;
+  let done = 0;
+  const started = performance.now();
+  const deadline = started + seconds * 1000;
+  const worker = async (): Promise<void> => {
+    while (next < messages && performance.now() < deadline) {
+      await op(next++);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return done / ((performance.now() - started) / 1000);
+}
+
+async function syncDir(path: string): Promise<void> {
+  const dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await dir.sync();
+  } finally {
+    await dir.close();
+  }
+}
+
+async function ceilingRun(concurrency: number, messages: number, seconds: number): Promise<number> {
+  const base = await mkdtemp(join(tmpdir(), "tsqmail-bench-disk-"));
+  try {
+    await mkdir(join(base, "new"));
+    await mkdir(join(base, "cur"));
+    return await load(concurrency, messages, seconds, async (i) => {
+      const created = join(base, "new", String(i));
+      const fh = await open(created, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+      try {
+        await fh.write(body);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await link(created, join(base, "cur", String(i)));
+      await syncDir(join(base, "cur"));
+    });
+  } finally {
+    await rm(base, { recursive: true, force: true });
+  }
+}
+
+async function enqueueRun(concurrency: number, messages: number, seconds: number): Promise<number> {
+  const root = await mkdtemp(join(tmpdir(), "tsqmail-bench-queue-"));
+  try {
+    const queueDir = join(root, "queue");
+    await createQueue(queueDir);
+    return await load(concurrency, messages, seconds, async () => {
+      const result = await enqueue(queueDir, message(), envelope, { invokedBy: "network" });
+      if (!result.ok) throw new Error(`enqueue failed: ${result.text}`);
+    });
+  } finally {
+    await rm(root, { recursive: true, force: true });
+  }
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+};
+
+interface EnqueueBenchRow {
+  readonly concurrency: number;
+  readonly ceiling: number;
+  readonly enqueue: number;
+  readonly ratio: number;
+}
+
+async function benchEnqueue(): Promise<EnqueueBenchRow[]> {
+  const rows: EnqueueBenchRow[] = [];
+  for (const { concurrency, messages, seconds } of settings) {
+    const ceiling: number[] = [];
+    const queued: number[] = [];
+    for (let pair = 0; pair < PAIRS; pair++) {
+      if (pair % 2 === 0) {
+        ceiling.push(await ceilingRun(concurrency, messages, seconds));
+        queued.push(await enqueueRun(concurrency, messages, seconds));
+      } else {
+        queued.push(await enqueueRun(concurrency, messages, seconds));
+        ceiling.push(await ceilingRun(concurrency, messages, seconds));
+      }
+    }
+    const ratios = queued.map((q, i) => q / ceiling[i]!);
+    rows.push({ concurrency, ceiling: median(ceiling), enqueue: median(queued), ratio: median(ratios) });
+  }
+  return rows;
+}
+
+const rows = await benchEnqueue();
+const fmt = (n: number): string => n.toFixed(0).padStart(8);
+console.log(`enqueue, ${MESSAGE_BYTES}-byte messages, full durability (${PAIRS} slice pairs of ${settings[0].seconds} s, medians; ${tmpdir()})`);
+console.log("concurrency  disk ceiling msg/s  enqueue msg/s  median ratio");
+for (const r of rows) {
+  console.log(`${String(r.concurrency).padStart(11)}  ${fmt(r.ceiling)}            ${fmt(r.enqueue)}       ${(r.ratio * 100).toFixed(0).padStart(3)} %`);
+}
+const at20 = rows.find((r) => r.concurrency === 20);
+if (at20 !== undefined) {
+  console.log(`target: enqueue at concurrency 20 >= ${TARGET_RATIO * 100} % of the ceiling: ${at20.ratio >= TARGET_RATIO ? "met" : "NOT met"}`);
+}
