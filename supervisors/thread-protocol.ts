@@ -17,13 +17,15 @@ export type ServiceSignal =
 export type HostToWorker =
   | { readonly type: "signal"; readonly signal: ServiceSignal }
   | { readonly type: "inspect"; readonly enabled: boolean }
-  | { readonly type: "app"; readonly from: string; readonly payload: unknown };
+  | { readonly type: "app"; readonly from: string; readonly payload: unknown; readonly transfer?: readonly ArrayBuffer[] };
 
 export type WorkerToHost =
   | { readonly type: "ready" }
   | { readonly type: "log"; readonly lines: readonly string[] }
   | { readonly type: "inspection"; readonly records: readonly InspectionRecord[] }
-  | { readonly type: "app"; readonly to: string; readonly payload: unknown };
+  // `transfer` names the ArrayBuffers (inside payload) that move rather than copy; the main
+  // thread moves them on to the receiving worker, so a body is never cloned on its way.
+  | { readonly type: "app"; readonly to: string; readonly payload: unknown; readonly transfer?: readonly ArrayBuffer[] };
 
 /** What a service worker is started with (its `workerData`). */
 export interface WorkerBoot {

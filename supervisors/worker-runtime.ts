@@ -64,7 +64,7 @@ const context: ServiceContext = {
   env: process.env,
   actors,
   log,
-  send: (to, payload, transfer) => post({ type: "app", to, payload }, transfer),
+  send: (to, payload, transfer) => post({ type: "app", to, payload, ...(transfer === undefined ? {} : { transfer }) }, transfer),
 };
 
 let handlers: ServiceHandlers | undefined;

@@ -6,12 +6,14 @@
 // mapped to qmail's texts; exit 0 after we failed to write to it counts as a read error (54), as in
 // qmail_close. Writes nothing itself; the program's queue number is unknown, so id is null.
 
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { siteChild } from "../io/child.js";
 import { resolve } from "node:path";
 import { Duplex, type Writable } from "node:stream";
-import { faultPoint } from "../io/faults.js";
 import { envelopeWireBytes, type EncodedEnvelope } from "./envelope.js";
 import { QueueExit, queueFailure, type EnqueueResult } from "./queue-exit.js";
+
+const programs = siteChild("enqueue");
 
 const CUSTOM_TEXT_FD = 6;
 const CUSTOM_TEXT_MAX_BYTES = 255;
@@ -51,16 +53,16 @@ export async function runQueueProgram(
   env: NodeJS.ProcessEnv,
 ): Promise<EnqueueResult> {
   const path = resolve(rootDir, program);
+  let child: ChildProcess;
   try {
-    faultPoint({ seam: "child", site: "enqueue", op: "spawn", path });
+    child = programs.spawn(path, [], {
+    cwd: rootDir,
+    env,
+      stdio: ["pipe", "pipe", "inherit", "ignore", "ignore", "ignore", "pipe"],
+    });
   } catch {
     return queueFailure(QueueExit.cannotExec);
   }
-  const child = spawn(path, [], {
-    cwd: rootDir,
-    env,
-    stdio: ["pipe", "pipe", "inherit", "ignore", "ignore", "ignore", "pipe"],
-  });
   const ended = new Promise<{ code: number | null; signal: NodeJS.Signals | null } | "spawn-failed">((done) => {
     child.once("error", () => done("spawn-failed"));
     child.once("close", (code, signal) => done({ code, signal }));

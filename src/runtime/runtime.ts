@@ -38,6 +38,8 @@ export interface Runtime {
   /** svc: control letters (`udopchaitkx`) for the named services, or all. */
   svc(letters: string, services?: readonly string[]): void;
   status(): SuperviseStatus[];
+  /** Sends a message to a service as the host (`from` is "host"); false if it is not running. */
+  send(service: string, payload: unknown, transfer?: readonly ArrayBuffer[]): boolean;
   layout(): Branch[];
   /** Every inspection record and supervisor event, until the returned function is called. */
   subscribe(listener: InspectionListener): () => void;
@@ -66,7 +68,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const openLog = (name: string): ServiceLog =>
     options.logToStdout === true ? createStdoutLog(name, stdout) : createServiceLog(paths.root, name, stdout);
 
-  const route = (from: string, to: string, payload: unknown): boolean => hosts.get(to)?.deliver(from, payload) ?? false;
+  const route = (from: string, to: string, payload: unknown, transfer?: readonly ArrayBuffer[]): boolean =>
+    hosts.get(to)?.deliver(from, payload, transfer) ?? false;
 
   async function openHosts(definitions: readonly ServiceDefinition[]): Promise<void> {
     for (const definition of definitions) {
@@ -160,6 +163,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
       for (const host of targets) host.supervisor.control(letters);
     },
     status: () => [...hosts.values()].map((host) => host.supervisor.status()),
+    send: (service, payload, transfer) => route("host", service, payload, transfer),
     layout: () => branches,
     subscribe: (listener) => bus.subscribe(listener),
     stop({ timeoutMs = 5000 } = {}) {

@@ -1,8 +1,9 @@
 // One service in the main thread: its daemontools-compatible supervise/ directory (status file,
 // control FIFO, lock), its log, and the supervisor that keeps its worker thread alive. Routes
 // what the worker says: log lines to the log, inspection records to the bus, messages for other
-// services to the runtime. Supervisor events go to the log and the bus too, so a crash is always
-// explained in the service's own log.
+// services to the runtime (one it cannot deliver goes back to the sender as `undeliverable`).
+// Supervisor events go to the log and the bus too, so a crash is always explained in the
+// service's own log.
 
 import type { ResourceLimits } from "node:worker_threads";
 import { openSuperviseDir, type SuperviseDir } from "../../supervisors/daemontools/supervise-dir.js";
@@ -13,6 +14,7 @@ import { startWorkerChild, type WorkerChild } from "../../supervisors/worker-chi
 import type { WorkerToHost } from "../../supervisors/thread-protocol.js";
 import { clock } from "../../supervisors/clock.js";
 import type { ServiceLog } from "../log/service-log.js";
+import { undeliverable } from "../messages.js";
 import type { ServiceDefinition } from "./service-definition.js";
 import { writeStatusRecord } from "./status-record.js";
 
@@ -24,7 +26,7 @@ export interface ServiceHostOptions {
   readonly stopTimeoutMs: number;
   readonly resourceLimits?: ResourceLimits;
   /** Delivers a message from this service to another; false when the target is not running. */
-  readonly route: (from: string, to: string, payload: unknown) => boolean;
+  readonly route: (from: string, to: string, payload: unknown, transfer?: readonly ArrayBuffer[]) => boolean;
 }
 
 export class ServiceHost {
@@ -60,9 +62,9 @@ export class ServiceHost {
   }
 
   /** Passes a message from another service to this one's worker; false if it is not running. */
-  deliver(from: string, payload: unknown): boolean {
+  deliver(from: string, payload: unknown, transfer?: readonly ArrayBuffer[]): boolean {
     if (this.child === undefined) return false;
-    this.child.post({ type: "app", from, payload });
+    this.child.post({ type: "app", from, payload, ...(transfer === undefined ? {} : { transfer }) }, transfer);
     return true;
   }
 
@@ -104,8 +106,10 @@ export class ServiceHost {
         for (const record of message.records) this.options.bus.publish(record);
         return;
       case "app":
-        if (!this.options.route(this.name, message.to, message.payload)) {
-          this.options.log.append([`tsqmail: message for service ${message.to} dropped: it is not running`]);
+        // A message for a service that is not running goes back to its sender, which decides
+        // what that means (send turns an undelivered delivery into a retry on schedule).
+        if (!this.options.route(this.name, message.to, message.payload, message.transfer)) {
+          this.child?.post({ type: "app", from: "tsqmail", payload: undeliverable(message.to, message.payload) });
         }
         return;
       case "ready":

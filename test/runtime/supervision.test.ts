@@ -140,3 +140,22 @@ describe("supervise on real workers", () => {
     expect(logText(made.root, "fine")).toContain("stopping");
   });
 });
+
+describe("messages between services", () => {
+  it("a body moves from one worker to another by transfer, never copied on the way", async () => {
+    const made = makeRoot([{ name: "sender" }, { name: "receiver" }]);
+    cleanup = made.cleanup;
+    runtime = createRuntime({ root: made.root });
+    await runtime.start();
+    expect(runtime.send("sender", { forward: "receiver", bytes: 1_000_000 })).toBe(true);
+    await waitFor(() => logText(made.root, "receiver").includes("body from sender"), 5000, "body delivered");
+    expect(logText(made.root, "sender")).toContain("sent 1000000 bytes to receiver, detached here: true");
+    expect(logText(made.root, "receiver")).toContain("body from sender: 1000000 bytes, last byte 7");
+    // The main thread's hop moves the buffer too: a body the host sends is detached here after.
+    const body = new Uint8Array(4096).fill(7).buffer;
+    expect(runtime.send("receiver", { body }, [body])).toBe(true);
+    expect(body.byteLength).toBe(0);
+    await waitFor(() => logText(made.root, "receiver").includes("body from host: 4096 bytes"), 5000, "host body delivered");
+    expect(runtime.send("nobody", {})).toBe(false);
+  });
+});
