@@ -1,4 +1,4 @@
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,8 +15,10 @@ describe("layer import rules (DESIGN.md §1)", () => {
   it("catches a machine that imports node:fs, a supervisor that imports src/, and Effect outside fx.ts", () => {
     const copy = mkdtempSync(join(tmpdir(), "tsqmail-layers-"));
     try {
-      for (const dir of ["machines", "supervisors", "src"]) cpSync(join(repo, dir), join(copy, dir), { recursive: true });
-      mkdirSync(join(copy, "machines"), { recursive: true });
+      for (const dir of ["machines", "supervisors", "src"]) {
+        mkdirSync(join(copy, dir), { recursive: true });
+        if (existsSync(join(repo, dir))) cpSync(join(repo, dir), join(copy, dir), { recursive: true });
+      }
       writeFileSync(join(copy, "machines", "bad.ts"), `// import "node:net" in a comment is fine\nimport { readFileSync } from "node:fs";\nexport const x = readFileSync;\n`);
       writeFileSync(join(copy, "supervisors", "bad.ts"), `import { rootPaths } from "../src/root/paths.js";\nexport const y = rootPaths;\n`);
       writeFileSync(join(copy, "src", "bad.ts"), `import * as Effect from "effect/Effect";\nexport const z = Effect;\n`);
