@@ -1,7 +1,8 @@
 // Worker entry: runs one service inside a worker thread. Loads the service module named in
 // workerData, gives it a context (log, actor host, messaging), reports `ready` once it has
 // started, and turns the supervisor's signals into calls on the service's handlers. Log lines and
-// inspection records are batched once per turn of the event loop. A `term` ends with the worker
+// inspection records are batched once per turn of the event loop, and flushed at once when the
+// worker is about to die, so a crash loses none of them. A `term` ends with the worker
 // exiting on its own; anything thrown escapes to the supervisor, which restarts the service.
 
 import { parentPort, workerData } from "node:worker_threads";
@@ -121,10 +122,18 @@ function onMessage(message: HostToWorker): void {
 }
 
 port.on("message", onMessage);
+// A crashing worker must not take its last log lines with it: flush them before it dies.
+process.on("uncaughtExceptionMonitor", flush);
+process.on("exit", flush);
 
 const module = (await import(boot.module)) as { default?: StartService };
 if (typeof module.default !== "function") throw new Error(`${boot.module}: no default export to start the service`);
-handlers = await module.default(context);
+try {
+  handlers = await module.default(context);
+} catch (error) {
+  flush();
+  throw error;
+}
 flush();
 post({ type: "ready" });
 for (const message of early.splice(0)) onMessage(message);

@@ -38,6 +38,8 @@ describe("supervise on real workers", () => {
     expect(within).toBeLessThanOrEqual(6);
     for (let i = 1; i < starts.length; i++) expect(starts[i]! - starts[i - 1]!).toBeGreaterThanOrEqual(990);
     expect(logText(made.root, "broken")).toContain("refusing to start (test)");
+    // The line the service logged just before it threw survived the crash.
+    expect(logText(made.root, "broken")).toContain("started mode=throw-at-start");
   }, 20_000);
 
   it("svc -d stops it, -u resumes it, -o runs it once, -x ends supervise once down", async () => {
@@ -115,6 +117,8 @@ describe("supervise on real workers", () => {
     const bystander = status("bystander").childId;
     await waitFor(() => (exits.exits?.length ?? 0) >= 2 && (exits.throws?.length ?? 0) >= 2 && (exits.oom?.length ?? 0) >= 1, 15_000, "crashes");
     expect(exits.exits![0]).toMatchObject({ code: 7 });
+    expect(logText(made.root, "exits")).toContain("started mode=exit-after-ready");
+    expect(logText(made.root, "throws")).toMatch(/started mode=throw-later[\s\S]*thrown from a timer/);
     expect(exits.throws![0]).toMatchObject({ code: 1, error: expect.stringContaining("thrown from a timer") });
     expect(exits.oom![0]).toMatchObject({ code: 1, error: expect.stringMatching(/ERR_WORKER_OUT_OF_MEMORY|out of memory/i) });
 
