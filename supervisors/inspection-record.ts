@@ -2,7 +2,7 @@
 // supervisors' own events, all as plain structured-cloneable records with a stable actor id
 // (`smtpd/conn/17`, `send/msg/123456`). Secrets are redacted before a record leaves its thread.
 
-export type SupervisorEventKind = "start" | "ready" | "exit" | "status" | "control" | "escalate";
+export type SupervisorEventKind = "start" | "ready" | "exit" | "status" | "control" | "restart" | "escalate";
 
 export type InspectionRecord =
   | {

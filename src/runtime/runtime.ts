@@ -8,7 +8,8 @@ import type { ResourceLimits } from "node:worker_threads";
 import { Effect, Fiber, runFork, type RuntimeFiber } from "../../supervisors/fx.js";
 import { InspectionBus, type InspectionListener } from "../../supervisors/inspection-bus.js";
 import type { SuperviseStatus } from "../../supervisors/supervise.js";
-import { runTree, type Escalated, type TreeChild } from "../../supervisors/tree.js";
+import { runTree, type Escalated, type TreeChild, type TreeEvent } from "../../supervisors/tree.js";
+import { clock } from "../../supervisors/clock.js";
 import type { ServiceLog } from "../log/service-log.js";
 import { createServiceLog } from "../log/log-settings.js";
 import { createStdoutLog, type LineSink } from "../log/stdout-writer.js";
@@ -92,6 +93,13 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     }
   }
 
+  // Tree nodes publish under their own names (`tsqmail`, `queue`, `network`, `local`).
+  const publishTreeEvent = (event: TreeEvent): void => {
+    const { node, ...detail } = event;
+    const kind = event.event === "child-exit" ? "exit" : event.event;
+    bus.publish({ kind: "supervisor", at: clock.now(), service: node, event: kind, detail });
+  };
+
   function rootTree(): (ready: () => void) => Effect.Effect<void, Escalated> {
     const branchChild = (branch: Branch): TreeChild => ({
       id: branch.name,
@@ -102,9 +110,17 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         ordered: branch.ordered,
         ...ROOT_INTENSITY,
         children: branch.services.map((name) => hosts.get(name)!.treeChild),
+        onEvent: publishTreeEvent,
       }),
     });
-    return runTree({ id: "tsqmail", strategy: "one_for_one", ordered: true, ...ROOT_INTENSITY, children: branches.map(branchChild) });
+    return runTree({
+      id: "tsqmail",
+      strategy: "one_for_one",
+      ordered: true,
+      ...ROOT_INTENSITY,
+      children: branches.map(branchChild),
+      onEvent: publishTreeEvent,
+    });
   }
 
   async function closeHosts(): Promise<void> {

@@ -46,6 +46,10 @@ describe("supervise on real workers", () => {
     const made = makeRoot([{ name: "svc", env: { MODE: "steady", GREETING: "hello from envdir" } }]);
     cleanup = made.cleanup;
     runtime = createRuntime({ root: made.root });
+    const treeEvents: InspectionRecord[] = [];
+    runtime.subscribe((r) => {
+      if (r.kind === "supervisor" && (r.service === "local" || r.service === "tsqmail")) treeEvents.push(r);
+    });
     await runtime.start();
     expect(logText(made.root, "svc")).toContain("started mode=steady greeting=hello from envdir");
     const firstThread = status("svc").childId;
@@ -76,6 +80,11 @@ describe("supervise on real workers", () => {
     runtime.svc("x", ["svc"]);
     await expect(runtime.ended).resolves.toBeUndefined();
     expect(starts).toBe(3);
+    // The tree saw supervise end normally and did not restart it; then its branch ended too.
+    expect(treeEvents.map((r) => (r.kind === "supervisor" ? [r.service, r.event, r.detail] : []))).toEqual([
+      ["local", "exit", { event: "child-exit", child: "svc", failed: false }],
+      ["tsqmail", "exit", { event: "child-exit", child: "local", failed: false }],
+    ]);
   }, 30_000);
 
   it("a down file keeps a service down until svc -u", async () => {
