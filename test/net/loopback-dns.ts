@@ -1,0 +1,64 @@
+// A DNS server on loopback for the listener tests (no DNS server is installed here). It answers
+// PTR questions from a table — NXDOMAIN for names not in it — or, when silent, reads every
+// query and never answers, as an unreachable or overloaded server would. It counts queries, so
+// a test can tell a lookup was made. Packet layout: RFC 1035 §4.
+
+import { createSocket } from "node:dgram";
+
+export interface LoopbackDns {
+  /** `127.0.0.1:port`, for DNSSERVERS. */
+  readonly server: string;
+  readonly queries: () => number;
+  close(): Promise<void>;
+}
+
+export async function startLoopbackDns(answers: Readonly<Record<string, string>> | "silent"): Promise<LoopbackDns> {
+  const socket = createSocket("udp4");
+  let queries = 0;
+  socket.on("message", (query, peer) => {
+    queries += 1;
+    if (answers === "silent") return;
+    const { name, end } = readName(query, 12);
+    const target = answers[name.toLowerCase()];
+    const question = query.subarray(12, end + 4);
+    const header = Buffer.alloc(12);
+    query.copy(header, 0, 0, 2);
+    header.writeUInt16BE(target === undefined ? 0x8183 : 0x8180, 2); // response, RD, RA; NXDOMAIN or no error
+    header.writeUInt16BE(1, 4);
+    header.writeUInt16BE(target === undefined ? 0 : 1, 6);
+    const parts = [header, question];
+    if (target !== undefined) {
+      const rdata = encodeName(target);
+      const record = Buffer.alloc(12);
+      record.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
+      record.writeUInt16BE(12, 2); // PTR
+      record.writeUInt16BE(1, 4); // IN
+      record.writeUInt32BE(60, 6);
+      record.writeUInt16BE(rdata.length, 10);
+      parts.push(record, rdata);
+    }
+    socket.send(Buffer.concat(parts), peer.port, peer.address);
+  });
+  await new Promise<void>((resolve) => socket.bind(0, "127.0.0.1", resolve));
+  return {
+    server: `127.0.0.1:${socket.address().port}`,
+    queries: () => queries,
+    close: () => new Promise((resolve) => socket.close(() => resolve())),
+  };
+}
+
+function readName(packet: Buffer, start: number): { name: string; end: number } {
+  const labels: string[] = [];
+  let at = start;
+  while (packet[at]! > 0) {
+    const length = packet[at]!;
+    labels.push(packet.toString("latin1", at + 1, at + 1 + length));
+    at += 1 + length;
+  }
+  return { name: labels.join("."), end: at + 1 };
+}
+
+function encodeName(name: string): Buffer {
+  const parts = name.split(".").map((label) => Buffer.concat([Buffer.from([label.length]), Buffer.from(label, "latin1")]));
+  return Buffer.concat([...parts, Buffer.from([0])]);
+}
