@@ -2,11 +2,9 @@
 // node:util parseArgs with the common `--root DIR` option, resolved by chooseRoot, and
 // parseArgs' own errors turned into UsageError (exit 100).
 
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "../command.js";
+import { parseCommandArgs, stringOption, type OptionSpec } from "../command-args.js";
 import { chooseRoot } from "../../root/paths.js";
-
-type Options = NonNullable<ParseArgsConfig["options"]>;
 
 export interface ConfigArgs {
   readonly root: string;
@@ -14,15 +12,8 @@ export interface ConfigArgs {
   readonly positionals: readonly string[];
 }
 
-export function parseConfigArgs(args: string[], env: NodeJS.ProcessEnv, options: Options, positionals: number): ConfigArgs {
-  let parsed: { values: Record<string, unknown>; positionals: string[] };
-  try {
-    parsed = parseArgs({ args, options: { ...options, root: { type: "string" } }, allowPositionals: positionals > 0, strict: true });
-  } catch (error) {
-    throw new UsageError((error as Error).message);
-  }
+export function parseConfigArgs(args: string[], env: NodeJS.ProcessEnv, options: OptionSpec, positionals: number): ConfigArgs {
+  const parsed = parseCommandArgs(args, options, positionals > 0);
   if (parsed.positionals.length !== positionals) throw new UsageError(`expected ${positionals} argument(s), got ${parsed.positionals.length}`);
-  const values = parsed.values as ConfigArgs["values"];
-  const root = values.root;
-  return { root: chooseRoot(typeof root === "string" ? root : undefined, env), values, positionals: parsed.positionals };
+  return { root: chooseRoot(stringOption(parsed.values, "root"), env), values: parsed.values, positionals: parsed.positionals };
 }

@@ -4,8 +4,8 @@
 // `npm start` uses); `--log stdout` sends every service's log to standard output.
 // Exits 0 after a stop, 111 if the supervision tree gave up.
 
-import { parseArgs } from "node:util";
 import { UsageError, type Command, type CliIo } from "../command.js";
+import { parseCommandArgs, stringOption } from "../command-args.js";
 import { chooseRoot } from "../../root/paths.js";
 import { initRoot } from "../../root/init.js";
 import { createRuntime, type Runtime } from "../../runtime/runtime.js";
@@ -38,23 +38,15 @@ export const start: Command = {
   summary: "run every service in the foreground (TERM/INT stop, HUP reload, ALRM retry now)",
   usage: "tsqmail start [--root DIR] [--init [--domain D] [--listen IP] [--base-port N]] [--log stdout]",
   async run(args, io) {
-    let parsed;
-    try {
-      parsed = parseArgs({
-        args,
-        options: { ...INIT_OPTIONS, root: { type: "string" }, init: { type: "boolean" }, log: { type: "string" } },
-      });
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-    const { values } = parsed;
-    if (values.log !== undefined && values.log !== "stdout") throw new UsageError(`--log takes only 'stdout'`);
-    const root = chooseRoot(values.root, io.env);
+    const { values } = parseCommandArgs(args, { ...INIT_OPTIONS, init: { type: "boolean" }, log: { type: "string" } }, false);
+    const log = stringOption(values, "log");
+    if (log !== undefined && log !== "stdout") throw new UsageError(`--log takes only 'stdout'`);
+    const root = chooseRoot(stringOption(values, "root"), io.env);
     if (values.init === true) {
       const report = await initRoot(initOptionsFrom(root, values));
       if (report.created.length > 0) io.stderr.write(`tsqmail: initialised ${root}\n`);
     }
-    const runtime = createRuntime({ root, logToStdout: values.log === "stdout", stdout: io.stdout });
+    const runtime = createRuntime({ root, logToStdout: log === "stdout", stdout: io.stdout });
     const release = handleSignals(runtime, io);
     try {
       await runtime.start();
