@@ -65,6 +65,13 @@ function tryCreate(path: string): boolean {
   }
 }
 
+/** The pid of the live process holding SUPERVISE_DIR's lock, or undefined when none does. */
+export function liveLockHolder(superviseDir: string): number | undefined {
+  const path = join(superviseDir, LOCK_FILE_NAME);
+  const pid = readHolder(path);
+  return pid !== undefined && isLive(pid, path) ? pid : undefined;
+}
+
 /** The pid in the lock file; undefined if the file is gone. Unreadable content counts as pid 0. */
 function readHolder(path: string): number | undefined {
   try {

@@ -12,5 +12,9 @@ import { showctl } from "./showctl.js";
 import { tcprules } from "./tcprules.js";
 import { tcprulescheck } from "./tcprulescheck.js";
 import { queueCommand } from "./queue.js";
+import { qread } from "./qread.js";
+import { qstat } from "./qstat.js";
+import { qmaint } from "./qmaint.js";
+import { tcpto } from "./tcpto.js";
 
-export const commands: readonly Command[] = [init, start, svc, svstat, queueCommand, showctl, tcprules, tcprulescheck, newu, newmrh, adduser];
+export const commands: readonly Command[] = [init, start, svc, svstat, queueCommand, qread, qstat, qmaint, tcpto, showctl, tcprules, tcprulescheck, newu, newmrh, adduser];
