@@ -11,6 +11,7 @@ const needed = {
   freecdb: ["cdbmake", "cdbget", "cdbdump"],
   tinycdb: ["cdb"],
   openssl: ["openssl"],
+  swaks: ["swaks"],
 };
 
 const has = (command) => {

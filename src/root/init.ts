@@ -1,5 +1,5 @@
 // `tsqmail init`: makes a root, or completes one. Creates control/ (me = mail.DOMAIN; locals
-// and rcpthosts = DOMAIN and me), the queue, alias/, home/, users/, log/, and a service
+// and rcpthosts = DOMAIN and me; a self-signed servercert.pem for STARTTLS), the queue, alias/, home/, users/, log/, and a service
 // directory for each built-in service, listeners on BASE+their standard port. Never overwrites:
 // each file is written aside, fsync'd, then hard-linked into place, and an existing file wins,
 // so running init again (or over a hand-made configuration) changes nothing that is there.
@@ -10,6 +10,7 @@ import { siteFs } from "../io/fs.js";
 import { createQueue } from "../queue/create-queue.js";
 import { BUILTIN_SERVICES } from "../runtime/builtin-services.js";
 import { rootPaths } from "./paths.js";
+import { ensureServerCertificate } from "./server-certificate.js";
 
 export interface InitOptions {
   readonly root: string;
@@ -63,6 +64,8 @@ export async function initRoot(options: InitOptions): Promise<InitReport> {
   await ensureFile(paths.controlFile("me"), `${me}\n`);
   await ensureFile(paths.controlFile("locals"), `${options.domain}\n${me}\n`);
   await ensureFile(paths.controlFile("rcpthosts"), `${options.domain}\n${me}\n`);
+
+  if (await ensureServerCertificate(paths.control, me)) created.push("control/servercert.pem");
 
   if ((await mkdir(paths.queue, { recursive: true })) !== undefined) created.push("queue");
   await createQueue(paths.queue);

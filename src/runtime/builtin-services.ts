@@ -15,7 +15,12 @@ export interface BuiltinService {
 }
 
 /** In start order: the queue's services before the listeners that feed it. */
-export const BUILTIN_SERVICES: readonly BuiltinService[] = [];
+export const BUILTIN_SERVICES: readonly BuiltinService[] = [
+  { name: "send", group: "queue" },
+  { name: "smtpd", group: "network", port: 25 },
+  { name: "submission", group: "network", port: 587 },
+  { name: "smtps", group: "network", port: 465 },
+];
 
 // From the TypeScript sources (tests) modules end in .ts; from dist/ in .js.
 const moduleExtension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";

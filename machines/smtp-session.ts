@@ -1,0 +1,501 @@
+// smtp-session: one SMTP connection to qmail-smtpd as s/qmail answers it (qmail-behaviour.md §5).
+//
+//   greeting ─→ commands (reading ⇄ dispatching) ─→ quit / closed
+//                 ├─ mail, rcpt        envelope checks, relay check (fail closed)
+//                 ├─ auth              PLAIN / LOGIN / CRAM-MD5 exchange → checking → 235 / (delay) 535
+//                 ├─ data              354, the body streamed into the queue → 250 ok … / 4xx 5xx
+//                 └─ tls               220, handshake, then every piece of session state forgotten
+//
+// The machine pulls its input: each state that wants a line invokes `readLine`, so a pipelined
+// command is only read once the previous one is answered, and bytes a client sent after STARTTLS
+// are never parsed (`startTls` discards them — security.md §1.2). Replies go out through the
+// `reply` action, in order; the service's implementation writes them. Pure: imports only xstate and the syntax helpers; the
+// service provides readLine, receiveMessage, startTls, checkPassword and the rcpthosts guard.
+
+import { assign, fromPromise, setup } from "xstate";
+import { addressDomain, decodeBase64, encodeBase64, parseAddress, parseCommand, plainCredentials, type Command, type Credentials } from "./smtp-syntax.js";
+
+export type AuthMechanism = "LOGIN" | "PLAIN" | "CRAM-MD5";
+
+export interface SmtpSessionInput {
+  /** control/smtpgreeting: after 220, HELO's 250 and QUIT's 221. */
+  readonly greeting: string;
+  /** RELAYCLIENT: set (even empty) = relaying allowed, and its value is appended to every recipient. */
+  readonly relayClient: string | undefined;
+  /** DATABYTES / control/databytes; 0 = no limit. Announced in EHLO and checked against SIZE=. */
+  readonly databytes: number;
+  readonly maxRecipients: number;
+  readonly tls: {
+    /** STARTTLS may be offered (UCSPITLS set, not `-`, and a certificate is loaded). */
+    readonly offered: boolean;
+    /** UCSPITLS `!` / `@`: MAIL only inside TLS. */
+    readonly required: boolean;
+    /** Implicit TLS (smtps): the session starts inside TLS. */
+    readonly active: boolean;
+  };
+  readonly auth: {
+    /** SMTPAUTH's mechanisms; empty = no AUTH. */
+    readonly mechanisms: readonly AuthMechanism[];
+    /** SMTPAUTH `!…`: MAIL only after AUTH. */
+    readonly required: boolean;
+    /** PLAIN and LOGIN outside TLS; otherwise they are offered only after STARTTLS. */
+    readonly cleartext: boolean;
+    readonly failureDelayMs: number;
+    /** The name CRAM-MD5 challenges carry (control/me). */
+    readonly challengeHost: string;
+  };
+}
+
+/** A line from the client, or why there is none. */
+export type ReadResult =
+  | { readonly kind: "line"; readonly text: string }
+  | { readonly kind: "overlong" }
+  | { readonly kind: "timeout" }
+  | { readonly kind: "closed" };
+
+export interface MessageInput {
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  readonly helo: string | undefined;
+  readonly tls: boolean;
+  readonly authUser: string | undefined;
+  readonly databytes: number;
+}
+
+export type MessageOutcome =
+  | { readonly kind: "queued"; readonly unixTime: number; readonly qp: number }
+  /** The queue's D/Z text. */
+  | { readonly kind: "queue-failed"; readonly text: string }
+  | { readonly kind: "too-big" }
+  | { readonly kind: "too-many-hops" }
+  | { readonly kind: "bare-line-end" }
+  | { readonly kind: "timeout" }
+  | { readonly kind: "closed" };
+
+export type PasswordCheck =
+  | { readonly mechanism: "LOGIN" | "PLAIN"; readonly user: string; readonly password: string }
+  | { readonly mechanism: "CRAM-MD5"; readonly user: string; readonly challenge: string; readonly digest: string };
+
+interface PendingAuth {
+  readonly mechanism: AuthMechanism;
+  readonly user?: string;
+  readonly challenge?: string;
+}
+
+export interface SmtpSessionContext extends SmtpSessionInput {
+  readonly command: Command;
+  readonly helo: string | undefined;
+  readonly sender: string | undefined;
+  readonly recipients: readonly string[];
+  readonly tlsActive: boolean;
+  readonly authUser: string | undefined;
+  readonly pendingAuth: PendingAuth | undefined;
+  /** What the last auth step decoded: credentials to check, or the failure to report. */
+  readonly authStep: Credentials | PasswordCheck | "malformed" | "canceled" | "failed" | undefined;
+  readonly challengeCount: number;
+}
+
+export const REPLIES = {
+  rcptFirst: "503 RCPT first (#5.5.1)",
+  mailFirst: "503 MAIL first (#5.5.1)",
+  syntax: "555 syntax error (#5.5.4)",
+  relay: "553 sorry, that domain isn't in my list of allowed rcpthosts (#5.7.1)",
+  tooBig: "552 sorry, that message size exceeds my databytes limit (#5.3.4)",
+  hops: "554 too many hops, this message is looping (#5.4.6)",
+  bareLineEnd: "451 Bare Line Feeds (LF) are not accepted in SMTP; CRLF is required according to RFC 2822.",
+  tooManyRecipients: "452 sorry, too many recipients (#4.5.3)",
+  timeout: "451 timeout (#4.4.2)",
+  unimplemented: "500 unimplemented (#5.5.1)",
+  lineTooLong: "500 line too long (#5.5.2)",
+  help: "214 sqmail home page: http://fehcom.de/sqmail.html",
+  vrfy: "252 send some mail, i'll try my best",
+  tlsReady: "220 Ready to start TLS (#5.7.0)",
+  tlsUnavailable: "454 TLS not available due to temporary reason (#5.7.3)",
+  tlsActive: "503 TLS already active (#5.5.1)",
+  tlsRequired: "535 STARTTLS required (#5.7.1)",
+  authRequired: "535 authentication required (#5.7.1)",
+  authOk: "235 ok, go ahead (#2.0.0)",
+  authFailed: "535 authentication failed (#5.7.1)",
+  authUnavailable: "503 auth not available (#5.3.3)",
+  authAgain: "503 you're already authenticated (#5.5.0)",
+  authInTransaction: "503 no auth during mail transaction (#5.5.0)",
+  authUnknown: "504 auth type unimplemented (#5.5.1)",
+  authCanceled: "501 auth exchange canceled (#5.0.0)",
+  authMalformed: "501 malformed auth input (#5.5.4)",
+} as const;
+
+const pending = <I, O>() => fromPromise<O, I>(() => new Promise<O>(() => {}));
+
+/** The mechanisms EHLO offers and AUTH accepts now: PLAIN and LOGIN only inside TLS unless allowed in clear. */
+export function offeredMechanisms(context: SmtpSessionContext): AuthMechanism[] {
+  const { mechanisms, cleartext } = context.auth;
+  return mechanisms.filter((mechanism) => mechanism === "CRAM-MD5" || cleartext || context.tlsActive);
+}
+
+function ehloLines(context: SmtpSessionContext): string {
+  const lines = [context.greeting, "PIPELINING", "8BITMIME"];
+  if (context.tls.offered && !context.tlsActive) lines.push("STARTTLS");
+  const mechanisms = offeredMechanisms(context);
+  if (mechanisms.length > 0 && context.authUser === undefined) lines.push(`AUTH ${mechanisms.join(" ")}`);
+  lines.push("SMTPUTF8", `SIZE ${context.databytes}`);
+  return lines.map((line, i) => `250${i === lines.length - 1 ? " " : "-"}${line}`).join("\r\n");
+}
+
+function mailVerdict(context: SmtpSessionContext): string | { sender: string } {
+  if (context.tls.required && !context.tlsActive) return REPLIES.tlsRequired;
+  if (context.auth.required && context.authUser === undefined) return REPLIES.authRequired;
+  const parsed = parseAddress(context.command.argument, false);
+  if (parsed === undefined) return REPLIES.syntax;
+  const size = parsed.parameters.get("SIZE");
+  if (size !== undefined) {
+    if (!/^\d{1,20}$/.test(size)) return REPLIES.syntax;
+    if (context.databytes > 0 && Number(size) > context.databytes) return REPLIES.tooBig;
+  }
+  return { sender: parsed.address };
+}
+
+type RcptVerdict = string | { recipient: string; needsRcpthosts: boolean };
+
+function rcptVerdict(context: SmtpSessionContext): RcptVerdict {
+  if (context.sender === undefined) return REPLIES.mailFirst;
+  const parsed = parseAddress(context.command.argument, true);
+  if (parsed === undefined) return REPLIES.syntax;
+  if (context.recipients.length >= context.maxRecipients) return REPLIES.tooManyRecipients;
+  if (context.relayClient !== undefined) return { recipient: parsed.address + context.relayClient, needsRcpthosts: false };
+  return { recipient: parsed.address, needsRcpthosts: context.authUser === undefined && addressDomain(parsed.address) !== undefined };
+}
+
+function outcomeReply(outcome: MessageOutcome): string | undefined {
+  switch (outcome.kind) {
+    case "queued":
+      return `250 ok ${outcome.unixTime} qp ${outcome.qp}`;
+    case "queue-failed":
+      return `${outcome.text.startsWith("D") ? "554" : "451"} ${outcome.text.slice(1)}`;
+    case "too-big":
+      return REPLIES.tooBig;
+    case "too-many-hops":
+      return REPLIES.hops;
+    case "bare-line-end":
+      return REPLIES.bareLineEnd;
+    case "timeout":
+      return REPLIES.timeout;
+    case "closed":
+      return undefined;
+  }
+}
+
+/** The exchange a client's AUTH line starts, or the reply that refuses it. */
+function authStart(context: SmtpSessionContext): string | { mechanism: AuthMechanism; initial: string | undefined } {
+  if (context.authUser !== undefined) return REPLIES.authAgain;
+  const offered = offeredMechanisms(context);
+  if (offered.length === 0) return REPLIES.authUnavailable;
+  if (context.sender !== undefined) return REPLIES.authInTransaction;
+  const [name = "", initial] = context.command.argument.split(" ");
+  const mechanism = offered.find((m) => m === name.toUpperCase());
+  if (mechanism === undefined) return REPLIES.authUnknown;
+  return { mechanism, initial };
+}
+
+/** Decodes one client response of the exchange; `=` is the empty response (RFC 4954). */
+function authResponse(line: string): string | "canceled" | "malformed" {
+  if (line === "*") return "canceled";
+  if (line === "=") return "";
+  return decodeBase64(line) ?? "malformed";
+}
+
+export const smtpSessionMachine = setup({
+  types: {
+    input: {} as SmtpSessionInput,
+    context: {} as SmtpSessionContext,
+  },
+  actors: {
+    /** The next line from the client, CR LF removed; waits at most timeoutsmtpd. */
+    readLine: pending<void, ReadResult>(),
+    /** DATA: reads the body up to CRLF.CRLF and streams it into the queue. */
+    receiveMessage: pending<MessageInput, MessageOutcome>(),
+    /** Discards every byte read so far, then does the server side of the TLS handshake. */
+    startTls: pending<void, void>(),
+    checkPassword: pending<PasswordCheck, boolean>(),
+  },
+  actions: {
+    /** Writes one reply (lines joined by CR LF, without the last CR LF). */
+    reply: (_, _params: { text: string }) => {},
+    /** RSET, HELO, EHLO and a finished DATA end the mail transaction. */
+    clearTransaction: assign({ sender: undefined, recipients: () => [] }),
+  },
+  guards: {
+    /** rcpthosts / morercpthosts for a client that may not relay; fail closed until provided. */
+    rcptHostAllowed: (_, _params: { address: string }) => false,
+  },
+  delays: {
+    authFailure: ({ context }) => context.auth.failureDelayMs,
+  },
+}).createMachine({
+  id: "smtp-session",
+  context: ({ input }) => ({
+    ...input,
+    command: { verb: "", argument: "" },
+    helo: undefined,
+    sender: undefined,
+    recipients: [],
+    tlsActive: input.tls.active,
+    authUser: undefined,
+    pendingAuth: undefined,
+    authStep: undefined,
+    challengeCount: 0,
+  }),
+  initial: "commands",
+  entry: { type: "reply" as const, params: ({ context }) => ({ text: `220 ${context.greeting} ESMTP` }) },
+  states: {
+    commands: {
+      initial: "reading",
+      states: {
+        reading: {
+          invoke: {
+            src: "readLine",
+            onDone: [
+              { guard: ({ event }) => event.output.kind === "line", target: "dispatching", actions: assign({ command: ({ event }) => parseCommand((event.output as { text: string }).text) }) },
+              { guard: ({ event }) => event.output.kind === "overlong", target: "reading", reenter: true, actions: { type: "reply" as const, params: { text: REPLIES.lineTooLong } } },
+              { guard: ({ event }) => event.output.kind === "timeout", target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.timeout } } },
+              { target: "#smtp-session.closed" },
+            ],
+          },
+        },
+        dispatching: {
+          always: [
+            { guard: ({ context }) => context.command.verb === "QUIT", target: "#smtp-session.closed", actions: { type: "reply" as const, params: ({ context }) => ({ text: `221 ${context.greeting}` }) } },
+            {
+              guard: ({ context }) => context.command.verb === "HELO",
+              target: "reading",
+              actions: [assign({ helo: ({ context }) => context.command.argument }), "clearTransaction", { type: "reply" as const, params: ({ context }) => ({ text: `250 ${context.greeting}` }) }],
+            },
+            {
+              guard: ({ context }) => context.command.verb === "EHLO",
+              target: "reading",
+              actions: [assign({ helo: ({ context }) => context.command.argument }), "clearTransaction", { type: "reply" as const, params: ({ context }) => ({ text: ehloLines(context) }) }],
+            },
+            { guard: ({ context }) => context.command.verb === "MAIL", target: "mail" },
+            { guard: ({ context }) => context.command.verb === "RCPT", target: "rcpt" },
+            { guard: ({ context }) => context.command.verb === "DATA", target: "data" },
+            { guard: ({ context }) => context.command.verb === "RSET", target: "reading", actions: ["clearTransaction", { type: "reply" as const, params: { text: "250 flushed" } }] },
+            { guard: ({ context }) => context.command.verb === "NOOP", target: "reading", actions: { type: "reply" as const, params: { text: "250 ok" } } },
+            { guard: ({ context }) => context.command.verb === "VRFY", target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.vrfy } } },
+            { guard: ({ context }) => context.command.verb === "HELP", target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.help } } },
+            { guard: ({ context }) => context.command.verb === "STARTTLS", target: "starttls" },
+            { guard: ({ context }) => context.command.verb === "AUTH", target: "#smtp-session.auth" },
+            { target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.unimplemented } } },
+          ],
+        },
+        mail: {
+          always: [
+            {
+              guard: ({ context }) => typeof mailVerdict(context) === "string",
+              target: "reading",
+              actions: { type: "reply" as const, params: ({ context }) => ({ text: mailVerdict(context) as string }) },
+            },
+            {
+              target: "reading",
+              actions: [
+                assign({ sender: ({ context }) => (mailVerdict(context) as { sender: string }).sender, recipients: [] }),
+                { type: "reply" as const, params: { text: "250 ok" } },
+              ],
+            },
+          ],
+        },
+        rcpt: {
+          always: [
+            {
+              guard: ({ context }) => typeof rcptVerdict(context) === "string",
+              target: "reading",
+              actions: { type: "reply" as const, params: ({ context }) => ({ text: rcptVerdict(context) as string }) },
+            },
+            {
+              guard: ({ context }) => !(rcptVerdict(context) as { needsRcpthosts: boolean }).needsRcpthosts,
+              target: "accepted",
+            },
+            {
+              guard: { type: "rcptHostAllowed", params: ({ context }) => ({ address: (rcptVerdict(context) as { recipient: string }).recipient }) },
+              target: "accepted",
+            },
+            { target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.relay } } },
+          ],
+        },
+        accepted: {
+          always: {
+            target: "reading",
+            actions: [
+              assign({ recipients: ({ context }) => [...context.recipients, (rcptVerdict(context) as { recipient: string }).recipient] }),
+              { type: "reply" as const, params: { text: "250 ok" } },
+            ],
+          },
+        },
+        data: {
+          always: [
+            { guard: ({ context }) => context.sender === undefined, target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.mailFirst } } },
+            { guard: ({ context }) => context.recipients.length === 0, target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.rcptFirst } } },
+            { target: "receiving", actions: { type: "reply" as const, params: { text: "354 go ahead" } } },
+          ],
+        },
+        receiving: {
+          invoke: {
+            src: "receiveMessage",
+            input: ({ context }) => ({
+              sender: context.sender!,
+              recipients: context.recipients,
+              helo: context.helo,
+              tls: context.tlsActive,
+              authUser: context.authUser,
+              databytes: context.databytes,
+            }),
+            onDone: [
+              // After a bare line end, a timeout or a lost connection nothing more is read: the
+              // rest of the stream could only be a smuggled second message.
+              {
+                guard: ({ event }) => ["bare-line-end", "timeout", "closed"].includes(event.output.kind),
+                target: "#smtp-session.closed",
+                actions: { type: "reply" as const, params: ({ event }) => ({ text: outcomeReply(event.output) ?? "" }) },
+              },
+              { target: "reading", actions: ["clearTransaction", { type: "reply" as const, params: ({ event }) => ({ text: outcomeReply(event.output)! }) }] },
+            ],
+            onError: { target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: "451 qqt failure (#4.3.0)" } } },
+          },
+        },
+        starttls: {
+          always: [
+            { guard: ({ context }) => context.tlsActive, target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.tlsActive } } },
+            { guard: ({ context }) => !context.tls.offered, target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.tlsUnavailable } } },
+            { target: "handshake", actions: { type: "reply" as const, params: { text: REPLIES.tlsReady } } },
+          ],
+        },
+        handshake: {
+          invoke: {
+            src: "startTls",
+            // RFC 3207 §4.2: nothing learnt before TLS survives it — HELO name, envelope, AUTH.
+            onDone: {
+              target: "reading",
+              actions: assign({ tlsActive: true, helo: undefined, sender: undefined, recipients: [], authUser: undefined }),
+            },
+            onError: { target: "#smtp-session.closed" },
+          },
+        },
+      },
+    },
+    auth: {
+      initial: "starting",
+      states: {
+        starting: {
+          always: [
+            {
+              guard: ({ context }) => typeof authStart(context) === "string",
+              target: "#smtp-session.commands.reading",
+              actions: { type: "reply" as const, params: ({ context }) => ({ text: authStart(context) as string }) },
+            },
+            {
+              guard: ({ context }) => (authStart(context) as { mechanism: AuthMechanism }).mechanism === "CRAM-MD5",
+              target: "awaiting",
+              actions: [
+                assign({
+                  challengeCount: ({ context }) => context.challengeCount + 1,
+                  pendingAuth: ({ context }) => ({
+                    mechanism: "CRAM-MD5" as const,
+                    // RFC 2195: a fresh, unpredictable challenge per attempt.
+                    challenge: `<${crypto.randomUUID()}.${context.challengeCount + 1}@${context.auth.challengeHost}>`,
+                  }),
+                }),
+                { type: "reply" as const, params: ({ context }) => ({ text: `334 ${encodeBase64(context.pendingAuth!.challenge!)}` }) },
+              ],
+            },
+            {
+              // An initial response (RFC 4954) counts as the first answer of the exchange.
+              guard: ({ context }) => (authStart(context) as { initial: string | undefined }).initial !== undefined,
+              target: "decoding",
+              actions: assign(({ context }) => {
+                const { mechanism, initial } = authStart(context) as { mechanism: AuthMechanism; initial: string };
+                return { pendingAuth: { mechanism }, command: { verb: "", argument: initial } };
+              }),
+            },
+            {
+              target: "awaiting",
+              actions: [
+                assign({ pendingAuth: ({ context }) => ({ mechanism: (authStart(context) as { mechanism: AuthMechanism }).mechanism }) }),
+                { type: "reply" as const, params: ({ context }) => ({ text: context.pendingAuth!.mechanism === "LOGIN" ? "334 VXNlcm5hbWU6" : "334 " }) },
+              ],
+            },
+          ],
+        },
+        awaiting: {
+          invoke: {
+            src: "readLine",
+            onDone: [
+              { guard: ({ event }) => event.output.kind === "line", target: "decoding", actions: assign({ command: ({ event }) => ({ verb: "", argument: (event.output as { text: string }).text }) }) },
+              { guard: ({ event }) => event.output.kind === "timeout", target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.timeout } } },
+              { guard: ({ event }) => event.output.kind === "overlong", target: "#smtp-session.commands.reading", actions: { type: "reply" as const, params: { text: REPLIES.authMalformed } } },
+              { target: "#smtp-session.closed" },
+            ],
+          },
+        },
+        decoding: {
+          entry: assign({ authStep: ({ context }) => decodeStep(context) }),
+          always: [
+            { guard: ({ context }) => context.authStep === "canceled", target: "#smtp-session.commands.reading", actions: [{ type: "reply" as const, params: { text: REPLIES.authCanceled } }] },
+            { guard: ({ context }) => context.authStep === "malformed", target: "#smtp-session.commands.reading", actions: [{ type: "reply" as const, params: { text: REPLIES.authMalformed } }] },
+            { guard: ({ context }) => context.authStep === "failed", target: "failing" },
+            {
+              // LOGIN's first answer is the user name: ask for the password.
+              guard: ({ context }) => context.pendingAuth?.mechanism === "LOGIN" && context.pendingAuth.user === undefined,
+              target: "awaiting",
+              actions: [assign({ pendingAuth: ({ context }) => ({ mechanism: "LOGIN" as const, user: (context.authStep as Credentials).user }) }), { type: "reply" as const, params: { text: "334 UGFzc3dvcmQ6" } }],
+            },
+            { target: "checking" },
+          ],
+        },
+        checking: {
+          invoke: {
+            src: "checkPassword",
+            input: ({ context }) => context.authStep as PasswordCheck,
+            onDone: [
+              {
+                guard: ({ event }) => event.output,
+                target: "#smtp-session.commands.reading",
+                actions: [assign({ authUser: ({ context }) => (context.authStep as PasswordCheck).user, pendingAuth: undefined, authStep: undefined }), { type: "reply" as const, params: { text: REPLIES.authOk } }],
+              },
+              { target: "failing" },
+            ],
+            onError: { target: "failing" },
+          },
+        },
+        failing: {
+          // s/qmail sleeps before it answers a failure, to slow down password guessing.
+          entry: assign({ pendingAuth: undefined, authStep: undefined }),
+          after: { authFailure: { target: "#smtp-session.commands.reading", actions: { type: "reply" as const, params: { text: REPLIES.authFailed } } } },
+        },
+      },
+    },
+    closed: { type: "final" },
+  },
+});
+
+/** What one client response of the AUTH exchange means, given where the exchange is. */
+function decodeStep(context: SmtpSessionContext): SmtpSessionContext["authStep"] {
+  const pendingAuth = context.pendingAuth!;
+  const decoded = authResponse(context.command.argument);
+  if (decoded === "canceled" || decoded === "malformed") return decoded;
+  switch (pendingAuth.mechanism) {
+    case "PLAIN": {
+      const credentials = plainCredentials(decoded);
+      if (credentials === "mismatch") return "failed";
+      if (credentials === "malformed") return "malformed";
+      return { mechanism: "PLAIN", ...credentials };
+    }
+    case "LOGIN":
+      if (/[\0\r\n]/.test(decoded)) return "malformed";
+      if (pendingAuth.user === undefined) return { user: decoded, password: "" };
+      return { mechanism: "LOGIN", user: pendingAuth.user, password: decoded };
+    case "CRAM-MD5": {
+      const space = decoded.lastIndexOf(" ");
+      const digest = decoded.slice(space + 1).toLowerCase();
+      if (space <= 0 || !/^[0-9a-f]{32}$/.test(digest)) return "malformed";
+      return { mechanism: "CRAM-MD5", user: decoded.slice(0, space), challenge: pendingAuth.challenge!, digest };
+    }
+  }
+}

@@ -1,0 +1,61 @@
+// What one SMTP session may do, from its environment (the service's env/ under the connection's
+// rules variables) and the control files — s/qmail's variables:
+//   SMTPAUTH      unset or `-`: no AUTH; any other value: LOGIN PLAIN; `cram`: CRAM-MD5 only;
+//                 `+cram`: all three; a leading `!`: AUTH required before MAIL
+//   UCSPITLS      `-`: no STARTTLS; `!` or `@`: STARTTLS offered and required before MAIL;
+//                 anything else, and unset (tsqmail: a certificate exists): offered
+//   AUTHCLEARTEXT 1: offer PLAIN and LOGIN before STARTTLS too (default: only inside TLS)
+//   AUTHFAILDELAY seconds before `535 authentication failed` (default 5, as s/qmail)
+//   DATABYTES     overrides control/databytes; MAXRECIPIENTS (default 1000) caps RCPTs
+//   RELAYCLIENT   set: no rcpthosts check, and its value is appended to each recipient
+// The submission service defaults SMTPAUTH and UCSPITLS to `!`.
+
+import type { AuthMechanism, SmtpSessionInput } from "../../../machines/smtp-session.js";
+import type { ControlSnapshot } from "../../config/load-control.js";
+
+export type SmtpMode = "smtpd" | "submission" | "smtps";
+
+const DEFAULT_MAX_RECIPIENTS = 1000;
+const DEFAULT_AUTH_FAIL_DELAY_S = 5;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function authMechanisms(value: string): AuthMechanism[] {
+  switch (value.toLowerCase()) {
+    case "cram":
+      return ["CRAM-MD5"];
+    case "+cram":
+      return ["LOGIN", "PLAIN", "CRAM-MD5"];
+    default:
+      return ["LOGIN", "PLAIN"];
+  }
+}
+
+const count = (text: string | undefined, fallback: number): number => (text !== undefined && /^\d+$/.test(text) ? Number(text) : fallback);
+
+export function sessionSettings(mode: SmtpMode, env: Env, control: ControlSnapshot, haveCertificate: boolean): SmtpSessionInput {
+  const submissionDefault = mode === "submission" ? "!" : undefined;
+  const smtpAuth = env.SMTPAUTH ?? submissionDefault;
+  const ucspiTls = env.UCSPITLS ?? submissionDefault;
+  const authOn = smtpAuth !== undefined && smtpAuth !== "-";
+  const authRequired = authOn && smtpAuth.startsWith("!");
+  const implicitTls = mode === "smtps";
+  return {
+    greeting: control.values.smtpgreeting ?? control.values.me ?? "unknown",
+    relayClient: env.RELAYCLIENT,
+    databytes: count(env.DATABYTES, control.values.databytes),
+    maxRecipients: count(env.MAXRECIPIENTS, DEFAULT_MAX_RECIPIENTS),
+    tls: {
+      offered: haveCertificate && ucspiTls !== "-",
+      required: !implicitTls && (ucspiTls === "!" || ucspiTls === "@"),
+      active: implicitTls,
+    },
+    auth: {
+      mechanisms: authOn ? authMechanisms(authRequired ? smtpAuth.slice(1) : smtpAuth) : [],
+      required: authRequired,
+      cleartext: env.AUTHCLEARTEXT === "1",
+      failureDelayMs: count(env.AUTHFAILDELAY, DEFAULT_AUTH_FAIL_DELAY_S) * 1000,
+      challengeHost: control.values.me ?? "unknown",
+    },
+  };
+}
