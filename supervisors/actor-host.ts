@@ -44,7 +44,8 @@ export class ActorHost {
   private readonly counters = new Map<string, number>();
   private readonly rootIds = new Map<string, string>();
   private pendingRootId: string | undefined;
-  private readonly prefix: string;
+  /** First part of new actors' ids; a listener sets it once it knows its port (`smtpd:2525`). */
+  prefix: string;
 
   constructor(private readonly options: ActorHostOptions) {
     this.prefix = options.prefix ?? options.service;

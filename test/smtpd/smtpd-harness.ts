@@ -11,6 +11,7 @@ import { afterEach } from "vitest";
 import { addVirtualUser } from "../../src/config/virtual-users.js";
 import { createQueue } from "../../src/queue/create-queue.js";
 import { createRuntime } from "../../src/runtime/runtime.js";
+import type { InspectionRecord } from "../../supervisors/inspection-record.js";
 import { addService, logText, makeRoot, waitFor } from "../runtime/test-root.js";
 
 const BUILTIN = ["smtpd", "submission", "smtps"];
@@ -27,6 +28,8 @@ export interface SmtpRoot {
   /** The queued messages: mess file bytes and intd envelope, oldest first. */
   queued(): Array<{ mess: string; envelope: string }>;
   log(service: string): string;
+  /** Every inspection record since start (the runtime is inspected from the beginning). */
+  readonly records: InspectionRecord[];
 }
 
 export async function startSmtp(services: Readonly<Record<string, Readonly<Record<string, string>>>>, options: { certificate?: boolean } = {}): Promise<SmtpRoot> {
@@ -51,6 +54,8 @@ export async function startSmtp(services: Readonly<Record<string, Readonly<Recor
     writeFileSync(join(dir, "module"), `${BUILTIN.includes(name) ? name : SMTPD_MODULE}\n`);
   }
   const runtime = createRuntime({ root, env: { PATH: process.env.PATH } });
+  const records: InspectionRecord[] = [];
+  runtime.subscribe((record) => records.push(record));
   running.push(async () => {
     await runtime.stop();
     made.cleanup();
@@ -59,6 +64,7 @@ export async function startSmtp(services: Readonly<Record<string, Readonly<Recor
   const queueDir = join(root, "queue");
   return {
     root,
+    records,
     log: (service) => logText(root, service),
     async port(service) {
       let port = Number.NaN;

@@ -6,6 +6,7 @@ import { connect as tlsConnect } from "node:tls";
 import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
 import { RawClient, startSmtp } from "./smtpd-harness.js";
+import { waitFor } from "../runtime/test-root.js";
 
 const QUEUE_RECEIVED = /^Received: \(qmail \d+ invoked from network\); \d+ \w{3} \d{4} \d\d:\d\d:\d\d -0000\n/;
 
@@ -259,5 +260,21 @@ describe("AUTH and submission", () => {
     const info = await transport.sendMail({ from: "alice@example.test", to: "x@far.test", subject: "s", text: "over smtps" });
     expect(info.response).toMatch(/^250 ok \d+ qp \d+$/);
     expect(smtp.queued()[0]!.mess).toMatch(/ with ESMTPSA; /);
+  });
+});
+
+describe("smtpd under inspection", () => {
+  it("each connection is an actor `smtpd:<port>/conn/<n>` whose states and events reach the bus", async () => {
+    const smtp = await startSmtp({ smtpd: {} }, { certificate: false });
+    const port = await smtp.port("smtpd");
+    const client = new RawClient(port);
+    client.send("EHLO client.example\r\nQUIT\r\n");
+    await client.untilClosed();
+    const id = `smtpd:${port}/conn/1`;
+    await waitFor(() => smtp.records.some((r) => r.kind === "actor-end" && r.id === id), 5000, "the session to end");
+    const mine = smtp.records.filter((r) => "id" in r && r.id === id);
+    expect(mine[0]).toMatchObject({ kind: "actor", service: "smtpd", machine: expect.any(String) });
+    expect(mine.filter((r) => r.kind === "snapshot").length).toBeGreaterThan(2);
+    expect(mine.at(-1)).toMatchObject({ kind: "actor-end", status: "done" });
   });
 });

@@ -11,7 +11,6 @@
 import { createSecureContext, type SecureContext, type SecureContextOptions } from "node:tls";
 import { fromPromise } from "xstate";
 import { smtpSessionMachine } from "../../../machines/smtp-session.js";
-import { ActorHost } from "../../../supervisors/actor-host.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
 import { ConfigError } from "../../config/config-error.js";
@@ -63,7 +62,6 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
   let secureContext = secureContextOf(certificate);
   if (mode === "smtps" && certificate === undefined) throw new ConfigError(CERTIFICATE_FILE, undefined, "missing: smtps needs a certificate");
   const queueDir = rootPaths(root).queue;
-  let actors: ActorHost | undefined;
 
   function serve(socket: import("node:net").Socket, env: Readonly<Record<string, string>>): void {
     const input = sessionSettings(mode, env, control, secureContext !== undefined);
@@ -94,7 +92,7 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
         checkPassword: fromPromise(({ input: check }) => checkPassword(root, check)),
       },
     });
-    const actor = actors!.spawn("conn", machine, { input });
+    const actor = context.actors.spawn("conn", machine, { input });
     actor.subscribe({
       complete: () => stream.end(),
       error: () => {
@@ -113,11 +111,8 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
     log: (line) => context.log(line),
     onConnection: serve,
   });
-  actors = new ActorHost({
-    service,
-    prefix: `${service}:${listener.address.port}`,
-    onFailure: (id, error) => context.log(`${service}: actor ${id} failed: ${error instanceof Error ? error.message : String(error)}`),
-  });
+  // Connection ids name the port, as one service may listen on several roots' ports.
+  context.actors.prefix = `${service}:${listener.address.port}`;
   context.log(`${service}: listening on port ${listener.address.port}`);
 
   return {
@@ -135,7 +130,7 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
       await listener.reload();
     },
     async stop() {
-      actors?.stopAll();
+      context.actors.stopAll();
       await listener.close();
     },
   };
