@@ -1,0 +1,276 @@
+// queue-entry: one message in the queue, from todo/ to gone (qmail-send's life of a message).
+//
+//   preprocessing ─→ loading ─→ channels (local ∥ remote) ─→ bouncing ─→ cleanup ─→ done
+//                                each: waiting ⇄ delivering → marking → finished
+//   any step failing: corrupt files → quarantined ─→ done (moved aside, other messages go on)
+//                     anything else → stalled ─→ (holdOff) ─→ start again from the files
+//
+// The machine holds no truth of its own: its context is read from the queue files at start-up
+// (`loadEntry`: birth = info mtime, each channel's next try = its file's mtime), and every step
+// that changes the queue is an invoked actor that writes the files first. A channel waits for an
+// absolute deadline through `awaitTurn` — the scheduler's turn, which also waits for a free
+// delivery slot — so a restart resumes at the same wall-clock moment. Pure: imports only xstate;
+// the service provides every actor with `machine.provide`.
+
+import { assign, fromPromise, fromCallback, setup, type EventObject, type SnapshotFrom } from "xstate";
+
+export type Channel = "local" | "remote";
+export type SpawnStatus = "K" | "Z" | "D";
+
+export interface QueueEntryInput {
+  readonly id: number;
+}
+
+/** What preprocessing found: a message to deliver, or nothing left of it (finished meanwhile). */
+export type PreprocessOutcome = "queued" | "gone";
+
+/** What the files say about a preprocessed message. */
+export interface LoadedEntry {
+  /** Epoch ms: info/N's mtime. */
+  readonly birth: number;
+  readonly sender: string;
+  /** Next try per channel (the channel file's mtime), or null when that channel has nothing left. */
+  readonly nextTry: Readonly<Record<Channel, number | null>>;
+}
+
+export interface ChannelPassInput {
+  readonly id: number;
+  readonly channel: Channel;
+  readonly birth: number;
+  readonly sender: string;
+}
+
+export interface DeliveryResult {
+  /** Byte offset of the recipient's T record in the channel file. */
+  readonly offset: number;
+  readonly recipient: string;
+  readonly status: SpawnStatus;
+  readonly report: string;
+}
+
+/** One pass over a channel's undelivered recipients. */
+export interface ChannelPassOutput {
+  readonly results: readonly DeliveryResult[];
+  /** Computed when the pass started, used if anything is left after it (qmail's order). */
+  readonly nextTry: number;
+}
+
+export interface MarkInput {
+  readonly id: number;
+  readonly channel: Channel;
+  readonly results: readonly DeliveryResult[];
+  readonly nextTry: number;
+}
+
+export interface MarkOutput {
+  /** Recipients still to deliver; 0 means the channel file is gone. */
+  readonly remaining: number;
+}
+
+export interface AwaitTurnInput {
+  readonly id: number;
+  readonly channel: Channel;
+  /** Epoch ms: not before this. */
+  readonly at: number;
+}
+
+export interface EntryRef {
+  readonly id: number;
+}
+
+interface QueueEntryContext {
+  readonly id: number;
+  readonly birth: number;
+  readonly sender: string;
+  readonly nextTry: Readonly<Record<Channel, number | null>>;
+  readonly pass: Readonly<Record<Channel, ChannelPassOutput | null>>;
+  /** Why the entry was quarantined, for the log. */
+  readonly problem: string | null;
+}
+
+type QueueEntryEvent = { type: "TURN" } | { type: "RETRY" };
+
+/** A provider rejects with an error carrying `corrupt: true` when the files cannot be used. */
+export interface CorruptFileError extends Error {
+  readonly corrupt: true;
+}
+
+// Where a failed step goes: corruption is final for this message, anything else is retried.
+const failed = [
+  { guard: "corrupt", target: "#queue-entry.quarantined", actions: "noteProblem" },
+  { target: "#queue-entry.stalled", actions: "noteProblem" },
+] as const;
+
+const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
+
+// Placeholders: the service provides the real actors; these keep the machine runnable in tests.
+const pending = <I, O>() => fromPromise<O, I>(() => new Promise<O>(() => {}));
+
+export const queueEntryMachine = setup({
+  types: {
+    context: {} as QueueEntryContext,
+    events: {} as QueueEntryEvent,
+    input: {} as QueueEntryInput,
+  },
+  guards: {
+    gone: ({ event }) => (event as unknown as { output: PreprocessOutcome }).output === "gone",
+    corrupt: ({ event }) => (event as unknown as { error?: { corrupt?: unknown } }).error?.corrupt === true,
+    channelEmpty: ({ context }, params: { channel: Channel }) => context.nextTry[params.channel] === null,
+    channelFinished: ({ event }) => (event as unknown as { output: MarkOutput }).output.remaining === 0,
+  },
+  actions: {
+    noteProblem: assign({ problem: ({ event }) => describe((event as unknown as { error: unknown }).error) }),
+    adoptFiles: assign(({ event }) => {
+      const loaded = (event as unknown as { output: LoadedEntry }).output;
+      return { birth: loaded.birth, sender: loaded.sender, nextTry: loaded.nextTry };
+    }),
+    recordPass: assign(({ context, event }, params: { channel: Channel }) => ({
+      pass: { ...context.pass, [params.channel]: (event as unknown as { output: ChannelPassOutput }).output },
+    })),
+    scheduleNextPass: assign(({ context }, params: { channel: Channel }) => ({
+      nextTry: { ...context.nextTry, [params.channel]: context.pass[params.channel]!.nextTry },
+      pass: { ...context.pass, [params.channel]: null },
+    })),
+  },
+  actors: {
+    /** todo/N → info/N + local/N + remote/N, then todo/N and intd/N removed; "gone" without todo or info. */
+    preprocess: pending<EntryRef, PreprocessOutcome>(),
+    /** Reads info/N and the channel files' mtimes; rejects if they are unusable. */
+    loadEntry: pending<EntryRef, LoadedEntry>(),
+    /** Sends TURN once `at` has passed and a delivery slot is free. */
+    awaitTurn: fromCallback<EventObject, AwaitTurnInput>(() => () => {}),
+    /** Dispatches every undelivered recipient of the channel and collects the results. */
+    deliverChannel: pending<ChannelPassInput, ChannelPassOutput>(),
+    /** Writes bounce reports, then done markers; persists the next try or unlinks the file. */
+    markDone: pending<MarkInput, MarkOutput>(),
+    /** Injects bounce/N (if any) and removes it. */
+    bounce: pending<EntryRef, void>(),
+    /** Removes info/N, mess/N and what else is left of the message. */
+    removeMessage: pending<EntryRef, void>(),
+    /** Sends RETRY after a pause: a step failed for a reason that may pass (disk full, EIO). */
+    holdOff: fromCallback<EventObject, EntryRef & { problem: string }>(() => () => {}),
+    /** Moves the message's files aside (queue/corrupt/N/) and logs why. */
+    quarantine: pending<EntryRef & { problem: string }, void>(),
+  },
+}).createMachine({
+  id: "queue-entry",
+  context: ({ input }) => ({
+    id: input.id,
+    birth: 0,
+    sender: "",
+    nextTry: { local: null, remote: null },
+    pass: { local: null, remote: null },
+    problem: null,
+  }),
+  initial: "preprocessing",
+  states: {
+    // Always first, so the files decide: todo/N is preprocessed, info/N carries on, neither is gone.
+    preprocessing: {
+      invoke: {
+        src: "preprocess",
+        input: ({ context }) => ({ id: context.id }),
+        onDone: [{ guard: "gone", target: "done" }, { target: "loading" }],
+        onError: failed,
+      },
+    },
+    loading: {
+      invoke: {
+        src: "loadEntry",
+        input: ({ context }) => ({ id: context.id }),
+        onDone: { target: "channels", actions: "adoptFiles" },
+        onError: failed,
+      },
+    },
+    channels: {
+      type: "parallel",
+      states: {
+        local: channelStates("local"),
+        remote: channelStates("remote"),
+      },
+      onDone: "bouncing",
+    },
+    bouncing: {
+      invoke: { src: "bounce", input: ({ context }) => ({ id: context.id }), onDone: "cleanup", onError: failed },
+    },
+    cleanup: {
+      invoke: { src: "removeMessage", input: ({ context }) => ({ id: context.id }), onDone: "done", onError: failed },
+    },
+    stalled: {
+      invoke: { src: "holdOff", input: ({ context }) => ({ id: context.id, problem: context.problem ?? "unknown problem" }) },
+      on: { RETRY: "preprocessing" },
+    },
+    quarantined: {
+      invoke: {
+        src: "quarantine",
+        input: ({ context }) => ({ id: context.id, problem: context.problem ?? "unknown problem" }),
+        onDone: "done",
+        onError: "done",
+      },
+    },
+    done: { type: "final" },
+  },
+});
+
+// One channel's statechart; local and remote are the same chart with their own files and slots.
+function channelStates(channel: Channel) {
+  const params = { channel };
+  return {
+    initial: "checking",
+    states: {
+      checking: {
+        always: [{ guard: { type: "channelEmpty", params }, target: "finished" }, { target: "waiting" }],
+      },
+      waiting: {
+        invoke: {
+          src: "awaitTurn",
+          input: ({ context }: { context: QueueEntryContext }) => ({ id: context.id, channel, at: context.nextTry[channel] ?? 0 }),
+        },
+        on: { TURN: "delivering" },
+      },
+      delivering: {
+        invoke: {
+          src: "deliverChannel",
+          input: ({ context }: { context: QueueEntryContext }) => ({ id: context.id, channel, birth: context.birth, sender: context.sender }),
+          onDone: { target: "marking", actions: { type: "recordPass", params } },
+          onError: failed,
+        },
+      },
+      marking: {
+        invoke: {
+          src: "markDone",
+          input: ({ context }: { context: QueueEntryContext }) => {
+            const pass = context.pass[channel]!;
+            return { id: context.id, channel, results: pass.results, nextTry: pass.nextTry };
+          },
+          onDone: [
+            { guard: "channelFinished", target: "finished" },
+            { target: "waiting", actions: { type: "scheduleNextPass", params } },
+          ],
+          onError: failed,
+        },
+      },
+      finished: { type: "final" },
+    },
+  } as const;
+}
+
+export type QueueEntryMachine = typeof queueEntryMachine;
+export type QueueEntrySnapshot = SnapshotFrom<QueueEntryMachine>;
+
+/**
+ * When an entry only waits — every channel waiting for its next try or finished — the earliest
+ * next try; otherwise undefined. The service lets such an entry's actor go dormant until then.
+ */
+export function waitingUntil(snapshot: QueueEntrySnapshot): number | undefined {
+  const value = snapshot.value as { channels?: Record<Channel, string> } | string;
+  if (typeof value === "string" || value.channels === undefined) return undefined;
+  let earliest: number | undefined;
+  for (const channel of ["local", "remote"] as const) {
+    const state = value.channels[channel];
+    if (state === "finished") continue;
+    if (state !== "waiting") return undefined;
+    const at = snapshot.context.nextTry[channel] ?? 0;
+    earliest = earliest === undefined ? at : Math.min(earliest, at);
+  }
+  return earliest;
+}

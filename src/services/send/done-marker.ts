@@ -1,0 +1,48 @@
+// Recording a channel pass's results, in qmail-send's order: for each permanent failure the
+// bounce block is appended to bounce/N first (so a crash can repeat a block, never lose one),
+// then every success and permanent failure gets its done marker — the record's T byte, at its
+// offset, overwritten with D — and the file is fsync'd. A channel with nothing left is unlinked;
+// otherwise its mtime becomes the next try, which is how the schedule survives a restart.
+
+import type { SiteFs } from "../../io/fs.js";
+import type { DirSyncer } from "../../queue/dir-sync.js";
+import type { QueueLayout } from "../../queue/queue-layout.js";
+import type { MarkInput, MarkOutput } from "../../../machines/queue-entry.js";
+import { readChannelRecords } from "./queue-files.js";
+
+const DONE = Uint8Array.of(0x44);
+
+export interface DoneMarkerDeps {
+  readonly fs: SiteFs;
+  readonly dirSync: DirSyncer;
+  readonly layout: QueueLayout;
+  /** Appends a permanent failure's block to bounce/N (vdomain prefix already stripped by the callee). */
+  readonly addBounceBlock: (id: number, recipient: string, report: string) => Promise<void>;
+}
+
+export async function markDone(deps: DoneMarkerDeps, input: MarkInput): Promise<MarkOutput> {
+  const { fs, layout } = deps;
+  const path = layout.file(input.channel, input.id);
+  for (const result of input.results) {
+    if (result.status === "D") await deps.addBounceBlock(input.id, result.recipient, result.report);
+  }
+  const finished = input.results.filter((result) => result.status !== "Z");
+  if (finished.length > 0) {
+    const fh = await fs.open(path, "r+");
+    try {
+      for (const result of finished) await fs.write(fh, DONE, result.offset);
+      await fs.sync(fh);
+    } finally {
+      await fs.close(fh);
+    }
+  }
+  const remaining = (await readChannelRecords(fs, layout, input.id, input.channel)).filter((record) => !record.done).length;
+  if (remaining === 0) {
+    await fs.unlink(path);
+    await deps.dirSync.durable(deps.dirSync.changed(layout.splitDir(input.channel, input.id)));
+  } else {
+    const seconds = input.nextTry / 1000;
+    await fs.utimes(path, seconds, seconds);
+  }
+  return { remaining };
+}

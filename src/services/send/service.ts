@@ -1,0 +1,263 @@
+// send: qmail-send (with qmail-clean's duties) as a service. Reads ROOT/control (locals,
+// virtualdomains, percenthack, envnoathost, concurrencylocal/remote, queuelifetime, bounce*) and
+// ROOT/queue; writes info/, local/, remote/, bounce/, moves corrupt messages to queue/corrupt/N/
+// and removes finished messages; hands each delivery to the lspawn or rspawn service and logs
+// qmail-send's lines. One queue-entry actor per message (send/msg/N), derived from the files;
+// per-channel schedulers decide whose turn it is. An entry that only waits for a next try more
+// than 10 s away goes dormant (its actor stops; the activation queue wakes it at the deadline),
+// so memory does not grow with the queue. Woken by `wake` messages, lock/trigger and a 1500 s
+// rescan; answers `memory-query` with a `memory-report`.
+// Signals: svc -a makes every job due now; svc -h re-reads locals and virtualdomains (keeping the
+// last good ones on error); svc -t starts nothing new, lets running deliveries finish and mark
+// their results (bounded), and exits — the schedule is already on disk as the channel files' mtimes.
+
+import { fromCallback, fromPromise, type EventObject } from "xstate";
+import { clock } from "../../../supervisors/clock.js";
+import type { StartService } from "../../../supervisors/service-module.js";
+import {
+  queueEntryMachine,
+  type AwaitTurnInput,
+  type ChannelPassInput,
+  type ChannelPassOutput,
+  type EntryRef,
+  type LoadedEntry,
+  type MarkInput,
+  type MarkOutput,
+  type PreprocessOutcome,
+  type QueueEntrySnapshot,
+} from "../../../machines/queue-entry.js";
+import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
+import { siteFs } from "../../io/fs.js";
+import { isServiceMessage } from "../../messages.js";
+import { appendBounceReport } from "../../queue/bounce-report.js";
+import { createQueue } from "../../queue/create-queue.js";
+import { createDirSyncer } from "../../queue/dir-sync.js";
+import { cleanTodo } from "../../queue/queue-clean.js";
+import { queueLayout } from "../../queue/queue-layout.js";
+import { rootPaths } from "../../root/paths.js";
+import { ActivationQueue, dormantUntil } from "./activation-queue.js";
+import { ChannelScheduler } from "./channel-scheduler.js";
+import { deliverChannel, entryKey } from "./delivery-pass.js";
+import { Dispatcher } from "./dispatch.js";
+import { markDone } from "./done-marker.js";
+import { memoryReport } from "./memory-report.js";
+import { finishMessage, sendBounce } from "./message-end.js";
+import { quarantineMessage } from "./quarantine.js";
+import { loadEntry } from "./queue-files.js";
+import { domainSet, stripVirtualPrefix, type RewriteControl } from "./recipient-rewrite.js";
+import { listQueued, listTodo, sweepLeftovers } from "./recovery.js";
+import { sendLog } from "./send-log.js";
+import { readTrigger } from "./trigger-reader.js";
+import { preprocessTodo } from "./todo-preprocess.js";
+
+/** A spawner that has not answered in an hour is presumed gone; the delivery is retried. */
+const DELIVERY_DEADLINE_MS = 3600 * 1000;
+/** How long a message waits after a step failed for a reason that may pass. */
+const HOLD_OFF_MS = 60 * 1000;
+/** At most this many queue-entry actors are live; the rest wait in the activation queue. */
+const LIVE_LIMIT = 1000;
+/** svc -t waits this long for running deliveries (the supervisor kills the worker at 3 s). */
+const STOP_WAIT_MS = 2500;
+
+function rewriteControl(control: ControlSnapshot): RewriteControl {
+  const { values } = control;
+  return {
+    envnoathost: values.envnoathost ?? "envnoathost",
+    percenthack: domainSet(values.percenthack),
+    locals: domainSet(values.locals),
+    virtualdomains: values.virtualdomains,
+  };
+}
+
+const start: StartService = async (context) => {
+  const paths = rootPaths(context.root);
+  const layout = queueLayout(paths.queue);
+  const fs = siteFs("send");
+  const dirSync = createDirSyncer(fs);
+  const log = (line: string): void => context.log(line);
+  const control = await loadControl(context.root);
+  if (control.defaulted.has("locals") && control.defaulted.has("me")) throw new Error("alert: cannot start: unable to read locals or me");
+  let rewrite = rewriteControl(control);
+  const { values } = control;
+  await createQueue(paths.queue);
+
+  const limits = { local: values.concurrencylocal, remote: values.concurrencyremote };
+  const schedulers = { local: new ChannelScheduler(limits.local), remote: new ChannelScheduler(limits.remote) };
+  const status = (): string =>
+    sendLog.status({ running: schedulers.local.running, limit: limits.local }, { running: schedulers.remote.running, limit: limits.remote });
+  const dispatcher = new Dispatcher((to, payload) => context.send(to, payload), DELIVERY_DEADLINE_MS);
+  const bounceControl = {
+    bouncefrom: values.bouncefrom ?? "MAILER-DAEMON",
+    bouncehost: values.bouncehost ?? "bouncehost",
+    doublebouncehost: values.doublebouncehost ?? "doublebouncehost",
+    doublebounceto: values.doublebounceto ?? "postmaster",
+  };
+  const endDeps = { fs, dirSync, layout, bounceControl, log };
+
+  // Passes and their marking are tracked so that a stop can let them write their done markers.
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work);
+    void work.then(
+      () => inFlight.delete(work),
+      () => inFlight.delete(work),
+    );
+    return work;
+  };
+
+  const machine = queueEntryMachine.provide({
+    actors: {
+      preprocess: fromPromise<PreprocessOutcome, EntryRef>(({ input }) =>
+        preprocessTodo({ fs, dirSync, layout, rewrite: () => rewrite, log, cleanTodo: (id) => cleanTodo(layout.queueDir, id) }, input.id),
+      ),
+      loadEntry: fromPromise<LoadedEntry, EntryRef>(({ input }) => loadEntry(fs, layout, input.id)),
+      awaitTurn: fromCallback<EventObject, AwaitTurnInput>(({ input, sendBack }) =>
+        schedulers[input.channel].awaitTurn(entryKey(input.id, input.channel), alarmed.has(input.id) ? 0 : input.at, () =>
+          sendBack({ type: "TURN" }),
+        ),
+      ),
+      deliverChannel: fromPromise<ChannelPassOutput, ChannelPassInput>(({ input }) => {
+        alarmed.delete(input.id);
+        return track(deliverChannel({ fs, layout, schedulers, dispatcher, queuelifetime: values.queuelifetime, log, status }, input));
+      }),
+      markDone: fromPromise<MarkOutput, MarkInput>(({ input }) =>
+        track(
+          markDone(
+            {
+              fs,
+              dirSync,
+              layout,
+              addBounceBlock: (id, recipient, report) =>
+                appendBounceReport(layout.queueDir, id, stripVirtualPrefix(recipient, rewrite.virtualdomains), report),
+            },
+            input,
+          ),
+        ),
+      ),
+      bounce: fromPromise<void, EntryRef>(({ input }) => sendBounce(endDeps, input.id)),
+      removeMessage: fromPromise<void, EntryRef>(({ input }) => finishMessage(endDeps, input.id)),
+      holdOff: fromCallback<EventObject, EntryRef & { problem: string }>(({ input, sendBack }) => {
+        log(`warning: trouble with msg ${input.id}: ${input.problem}; trying again in ${HOLD_OFF_MS / 1000} s`);
+        const timer = setTimeout(() => sendBack({ type: "RETRY" }), HOLD_OFF_MS);
+        return () => clearTimeout(timer);
+      }),
+      quarantine: fromPromise<void, EntryRef & { problem: string }>(({ input }) =>
+        quarantineMessage({ fs, dirSync, layout, log }, input.id, input.problem),
+      ),
+    },
+  });
+
+  let stopping = false;
+  // Messages that were dormant when svc -a came: their first turn is now, whatever the files say.
+  const alarmed = new Set<number>();
+  const liveId = (id: number): string => `send/msg/${id}`;
+  const activation = new ActivationQueue(
+    (id) => activate(id),
+    () => context.actors.size < LIVE_LIMIT,
+  );
+
+  const activate = (id: number): void => {
+    if (stopping || context.actors.get(liveId(id)) !== undefined) return;
+    const actor = context.actors.spawn("msg", machine, { key: id, input: { id } });
+    actor.subscribe({
+      next: (snapshot) => {
+        const wakeAt = dormantUntil(snapshot, clock.now());
+        if (wakeAt !== undefined && !alarmed.has(id)) setImmediate(() => hibernate(id, actor, wakeAt));
+      },
+      complete: () => activation.pump(),
+      error: () => {
+        activation.add(id, clock.now() + HOLD_OFF_MS);
+      },
+    });
+  };
+
+  // The actor is stopped only if it is still the one that asked, still waiting as it was.
+  const hibernate = (id: number, actor: { getSnapshot(): QueueEntrySnapshot }, wakeAt: number): void => {
+    if (stopping || context.actors.get(liveId(id)) !== actor || dormantUntil(actor.getSnapshot(), clock.now()) !== wakeAt) return;
+    context.actors.stop(liveId(id));
+    activation.add(id, wakeAt);
+  };
+
+  const enqueueEntry = (id: number): void => {
+    if (context.actors.get(liveId(id)) === undefined) activation.add(id, 0);
+  };
+
+  // One scan at a time; wake-ups during a scan ask for one more afterwards.
+  let scanning: Promise<void> | undefined;
+  let scanAgain = false;
+  const scanTodo = (): void => {
+    if (stopping) return;
+    if (scanning !== undefined) {
+      scanAgain = true;
+      return;
+    }
+    scanning = listTodo(fs, layout)
+      .then((ids) => ids.forEach(enqueueEntry))
+      .catch((error: unknown) => log(`warning: unable to scan todo/: ${(error as Error).message}`))
+      .finally(() => {
+        scanning = undefined;
+        if (scanAgain) {
+          scanAgain = false;
+          scanTodo();
+        }
+      });
+  };
+
+  await sweepLeftovers(layout.queueDir, clock.now(), log);
+  const queued = await listQueued(fs, layout);
+  for (const id of [...queued.todo, ...queued.preprocessed]) enqueueEntry(id);
+  const trigger = await readTrigger(fs, layout.trigger, scanTodo, log);
+
+  return {
+    alarm() {
+      schedulers.local.makeAllDue();
+      schedulers.remote.makeAllDue();
+      for (const id of activation.wakeAll()) alarmed.add(id);
+      scanTodo();
+    },
+    async reload() {
+      try {
+        rewrite = rewriteControl(await loadControl(context.root));
+      } catch (error) {
+        log(`alert: unable to reread controls: ${(error as Error).message}`);
+      }
+    },
+    receive(from, payload) {
+      if (!isServiceMessage(payload)) return;
+      switch (payload.type) {
+        case "wake":
+          scanTodo();
+          return;
+        case "delivered":
+          dispatcher.delivered(payload);
+          return;
+        case "undeliverable":
+          dispatcher.undeliverable(payload);
+          return;
+        case "memory-query":
+          context.send(from, memoryReport(context.actors.size, [schedulers.local, schedulers.remote, activation]));
+          return;
+        default:
+          return;
+      }
+    },
+    async stop() {
+      stopping = true;
+      activation.stop();
+      await trigger.close();
+      const deadline = new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref());
+      const settled = (async () => {
+        await Promise.all([schedulers.local.stop(), schedulers.remote.stop()]);
+        // A pass's marking starts just after its deliveries end: look again after each settles.
+        while (inFlight.size > 0) {
+          await Promise.allSettled([...inFlight]);
+          await new Promise((resolve) => setImmediate(resolve));
+        }
+      })();
+      await Promise.race([settled, deadline]);
+      log(sendLog.exiting());
+    },
+  };
+};
+
+export default start;

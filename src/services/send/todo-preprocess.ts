@@ -1,0 +1,110 @@
+// Preprocessing, qmail-send's first step for a new message: todo/N (written by enqueue) becomes
+// info/N (`F<sender>\0`; its mtime is the message's birth) plus local/N and remote/N (`T<rcpt>\0`
+// per recipient, after rewriting), every file fsync'd and its directory entry made durable before
+// todo/N and intd/N are removed. Old info/local/remote files are unlinked first, so a crash at
+// any point leaves todo/N to be preprocessed again from scratch (an entry always starts here, so
+// a half-written info/N next to todo/N is never mistaken for a preprocessed message). Logs `new msg N` and
+// `info msg N: bytes …`. A todo or mess file that cannot be used throws CorruptQueueFile.
+
+import { O_EXCL_CREATE, type SiteFs } from "../../io/fs.js";
+import type { DirSyncer } from "../../queue/dir-sync.js";
+import { escapeLogText } from "../../queue/log-text.js";
+import { lstatIfPresent, readIfPresent, unlinkIfPresent } from "../../queue/optional-files.js";
+import type { QueueLayout } from "../../queue/queue-layout.js";
+import type { Channel, PreprocessOutcome } from "../../../machines/queue-entry.js";
+import { CorruptQueueFile } from "./queue-files.js";
+import { rewriteRecipient, type RewriteControl } from "./recipient-rewrite.js";
+
+export interface PreprocessDeps {
+  readonly fs: SiteFs;
+  readonly dirSync: DirSyncer;
+  readonly layout: QueueLayout;
+  readonly rewrite: () => RewriteControl;
+  readonly log: (line: string) => void;
+  /** qmail-clean's todo step: intd/N, then todo/N. */
+  readonly cleanTodo: (id: number) => Promise<void>;
+}
+
+interface TodoEnvelope {
+  readonly uid: string;
+  readonly pid: string;
+  readonly sender: string;
+  readonly recipients: readonly string[];
+}
+
+function parseTodo(bytes: Buffer, id: number): TodoEnvelope {
+  let uid = "?";
+  let pid = "?";
+  let sender: string | undefined;
+  const recipients: string[] = [];
+  let offset = 0;
+  while (offset < bytes.length) {
+    const end = bytes.indexOf(0, offset);
+    if (end === -1) throw new CorruptQueueFile(`todo/${id}: record without NUL at byte ${offset}`);
+    const value = bytes.toString("utf8", offset + 1, end);
+    switch (bytes[offset]) {
+      case 0x75: // u
+        uid = value;
+        break;
+      case 0x70: // p
+        pid = value;
+        break;
+      case 0x46: // F
+        sender = value;
+        break;
+      case 0x54: // T
+        recipients.push(value);
+        break;
+      default:
+        throw new CorruptQueueFile(`todo/${id}: unknown record at byte ${offset}`);
+    }
+    offset = end + 1;
+  }
+  if (sender === undefined) throw new CorruptQueueFile(`todo/${id}: no sender`);
+  return { uid, pid, sender, recipients };
+}
+
+async function writeNewQueueFile(fs: SiteFs, path: string, bytes: Uint8Array): Promise<void> {
+  const fh = await fs.open(path, O_EXCL_CREATE, 0o600);
+  try {
+    await fs.write(fh, bytes);
+    await fs.sync(fh);
+  } finally {
+    await fs.close(fh);
+  }
+}
+
+const record = (lead: string, value: string): string => `${lead}${value}\0`;
+
+export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<PreprocessOutcome> {
+  const { fs, layout, dirSync } = deps;
+  const todo = await readIfPresent(fs, layout.file("todo", id));
+  if (todo === undefined) {
+    // Preprocessed earlier (info/N carries on), or finished since whoever listed it looked.
+    return (await lstatIfPresent(fs, layout.file("info", id))) === undefined ? "gone" : "queued";
+  }
+  const envelope = parseTodo(todo, id);
+  const mess = await lstatIfPresent(fs, layout.file("mess", id));
+  if (mess === undefined) throw new CorruptQueueFile(`mess/${id}: missing`);
+
+  for (const name of ["local", "remote", "info"] as const) await unlinkIfPresent(fs, layout.file(name, id));
+  const control = deps.rewrite();
+  const channels: Record<Channel, string[]> = { local: [], remote: [] };
+  for (const recipient of envelope.recipients) {
+    const rewritten = rewriteRecipient(recipient, control);
+    channels[rewritten.channel].push(record("T", rewritten.address));
+  }
+
+  await writeNewQueueFile(fs, layout.file("info", id), Buffer.from(record("F", envelope.sender)));
+  deps.log(`new msg ${id}`);
+  deps.log(`info msg ${id}: bytes ${mess.size} from <${escapeLogText(envelope.sender)}> qp ${envelope.pid} uid ${envelope.uid}`);
+  const written = [layout.splitDir("info", id)];
+  for (const channel of ["local", "remote"] as const) {
+    if (channels[channel].length === 0) continue;
+    await writeNewQueueFile(fs, layout.file(channel, id), Buffer.from(channels[channel].join("")));
+    written.push(layout.splitDir(channel, id));
+  }
+  await Promise.all(written.map((dir) => dirSync.durable(dirSync.changed(dir))));
+  await deps.cleanTodo(id);
+  return "queued";
+}

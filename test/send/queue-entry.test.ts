@@ -1,0 +1,83 @@
+// The queue-entry statechart with fake actors: the order of its steps, where failures go, and
+// what `waitingUntil` reports for dormancy. No files, no workers.
+
+import { describe, expect, it } from "vitest";
+import { createActor, fromCallback, fromPromise, waitFor, type EventObject } from "xstate";
+import { queueEntryMachine, waitingUntil, type ChannelPassInput, type MarkInput } from "../../machines/queue-entry.js";
+
+function harness(overrides: { loadError?: Error & { corrupt?: true }; gone?: boolean } = {}) {
+  const steps: string[] = [];
+  let loads = 0;
+  const machine = queueEntryMachine.provide({
+    actors: {
+      preprocess: fromPromise(async () => {
+        steps.push("preprocess");
+        return overrides.gone === true ? "gone" : "queued";
+      }),
+      loadEntry: fromPromise(async () => {
+        steps.push("load");
+        if (overrides.loadError !== undefined && loads++ === 0) throw overrides.loadError;
+        return { birth: 1000, sender: "s@x", nextTry: { local: null, remote: 5000 } };
+      }),
+      awaitTurn: fromCallback<EventObject, { at: number }>(({ input, sendBack }) => {
+        steps.push(`wait ${input.at}`);
+        sendBack({ type: "TURN" });
+      }),
+      deliverChannel: fromPromise<unknown, ChannelPassInput>(async ({ input }) => {
+        steps.push(`deliver ${input.channel}`);
+        return { results: [{ offset: 0, recipient: "r@y", status: "K", report: "ok" }], nextTry: 9000 };
+      }),
+      markDone: fromPromise<unknown, MarkInput>(async ({ input }) => {
+        steps.push(`mark ${input.results.length}`);
+        return { remaining: 0 };
+      }),
+      bounce: fromPromise(async () => void steps.push("bounce")),
+      removeMessage: fromPromise(async () => void steps.push("remove")),
+      holdOff: fromCallback(({ sendBack }) => {
+        steps.push("hold off");
+        sendBack({ type: "RETRY" });
+      }),
+      quarantine: fromPromise<void, { problem: string }>(async ({ input }) => void steps.push(`quarantine ${input.problem}`)),
+    } as never,
+  });
+  return { machine, steps };
+}
+
+describe("queue-entry machine", () => {
+  it("preprocesses, loads, waits for its turn, delivers, marks, bounces, removes", async () => {
+    const { machine, steps } = harness();
+    const actor = createActor(machine, { input: { id: 7 } }).start();
+    await waitFor(actor, (s) => s.status === "done");
+    expect(steps).toEqual(["preprocess", "load", "wait 5000", "deliver remote", "mark 1", "bounce", "remove"]);
+  });
+
+  it("a corrupt file sends the entry to quarantine; any other failure holds off and starts again", async () => {
+    const corrupt = harness({ loadError: Object.assign(new Error("info/7: not an F record"), { corrupt: true as const }) });
+    const first = createActor(corrupt.machine, { input: { id: 7 } }).start();
+    await waitFor(first, (s) => s.status === "done");
+    expect(corrupt.steps).toEqual(["preprocess", "load", "quarantine info/7: not an F record"]);
+
+    const transient = harness({ loadError: new Error("EIO") });
+    const second = createActor(transient.machine, { input: { id: 8 } }).start();
+    await waitFor(second, (s) => s.status === "done");
+    expect(transient.steps.slice(0, 5)).toEqual(["preprocess", "load", "hold off", "preprocess", "load"]);
+    expect(transient.steps.at(-1)).toBe("remove");
+  });
+
+  it("an entry whose files are gone (finished meanwhile) ends at once", async () => {
+    const { machine, steps } = harness({ gone: true });
+    const actor = createActor(machine, { input: { id: 9 } }).start();
+    await waitFor(actor, (s) => s.status === "done");
+    expect(steps).toEqual(["preprocess"]);
+  });
+
+  it("waitingUntil is the earliest next try while every channel only waits", () => {
+    const { machine } = harness();
+    const waiting = machine.resolveState({ value: { channels: { local: "waiting", remote: "waiting" } }, context: { id: 1, birth: 0, sender: "", nextTry: { local: 300, remote: 200 }, pass: { local: null, remote: null }, problem: null } });
+    expect(waitingUntil(waiting)).toBe(200);
+    const busy = machine.resolveState({ value: { channels: { local: "delivering", remote: "waiting" } }, context: waiting.context });
+    expect(waitingUntil(busy)).toBeUndefined();
+    const oneDone = machine.resolveState({ value: { channels: { local: "finished", remote: "waiting" } }, context: waiting.context });
+    expect(waitingUntil(oneDone)).toBe(200);
+  });
+});
