@@ -25,6 +25,7 @@ import { checkPassword } from "./password-check.js";
 import { receivedHeader } from "./received-header.js";
 import { receiveMessage } from "./receive-message.js";
 import { sessionSettings, type SmtpMode } from "./session-settings.js";
+import type { WakeMessage } from "../../messages.js";
 
 export const CERTIFICATE_FILE = "control/servercert.pem";
 
@@ -86,7 +87,11 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
             },
             clock.now(),
           );
-          return receiveMessage(stream, message, received, { queueDir, env, now: () => clock.now() });
+          return receiveMessage(stream, message, received, { queueDir, env, now: () => clock.now() }).then((outcome) => {
+            // The send service learns of the message at once, without waiting to poll lock/trigger.
+            if (outcome.kind === "queued") context.send("send", { type: "wake" } satisfies WakeMessage);
+            return outcome;
+          });
         }),
         startTls: fromPromise(() => stream.startTls(sessionContext!)),
         checkPassword: fromPromise(({ input: check }) => checkPassword(root, check)),

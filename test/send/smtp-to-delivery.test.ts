@@ -1,0 +1,35 @@
+// SMTP in to delivery out inside one runtime: nodemailer → smtpd → the queue → send → lspawn.
+// lock/trigger is removed once send has opened it, so no injector can write to the FIFO send
+// reads: only smtpd's `wake` message can tell send at once (the other path, the 1500 s rescan, is
+// far beyond this test's patience).
+
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import nodemailer from "nodemailer";
+import { describe, expect, it } from "vitest";
+import { logText, waitFor } from "../runtime/test-root.js";
+import { deliveredLines, sendTestBed } from "./send-root.js";
+
+const bed = sendTestBed();
+
+describe("smtpd to send", () => {
+  it("a message accepted over SMTP is delivered at once, woken by smtpd's message rather than lock/trigger", async () => {
+    const made = await bed.makeRoot({ spawners: ["lspawn"], control: { rcpthosts: "example.test" } });
+    const smtpd = join(made.root, "service", "smtpd");
+    mkdirSync(join(smtpd, "env"), { recursive: true });
+    writeFileSync(join(smtpd, "module"), "smtpd\n");
+    for (const [key, value] of Object.entries({ IP: "127.0.0.1", PORT: "0", REVERSE: "0" })) writeFileSync(join(smtpd, "env", key), `${value}\n`);
+    await bed.start();
+    rmSync(join(made.queueDir, "lock", "trigger"));
+
+    let port = Number.NaN;
+    await waitFor(() => !Number.isNaN((port = Number(/smtpd: listening on port (\d+)/.exec(logText(made.root, "smtpd"))?.[1] ?? Number.NaN))), 10_000, "smtpd's port");
+    const transport = nodemailer.createTransport({ host: "127.0.0.1", port, secure: false, ignoreTLS: true });
+    const sent = await transport.sendMail({ from: "sender@elsewhere.test", to: "ok-alice@example.test", subject: "end to end", text: "hello\n" });
+    expect(sent.response).toMatch(/^250 ok \d+ qp \d+/);
+
+    await waitFor(() => deliveredLines(made.deliveries).some((line) => line.includes("ok-alice@example.test")), 5000, "the delivery");
+    await waitFor(() => /delivery \d+: success/.test(logText(made.root, "send")), 5000, "send's success line");
+    expect(logText(made.root, "send")).toMatch(/new msg \d+\n.*info msg \d+: bytes \d+ from <sender@elsewhere\.test> qp \d+ uid \d+\n.*starting delivery \d+: msg \d+ to local ok-alice@example\.test\n/);
+  }, 30_000);
+});
