@@ -66,7 +66,7 @@ export const CONTROL_FILES = {
   locals: list(["send"], "reload", "domains delivered locally", true),
   percenthack: list(["send"], "restart", "domains where the percent hack applies"),
   virtualdomains: map(["send"], "reload", "virtual domains and users: addr-or-domain:prepend"),
-  concurrencylocal: integer(10, ["send"], "restart", "simultaneous local deliveries (0 = hold)"),
+  concurrencylocal: integer(10, ["send", "lspawn"], "restart", "simultaneous local deliveries (0 = hold)"),
   concurrencyremote: integer(20, ["send"], "restart", "simultaneous remote deliveries (0 = hold)"),
   queuelifetime: integer(604800, ["send"], "restart", "seconds a message may stay in the queue"),
   envnoathost: line(true, "envnoathost", ["send"], "restart", "domain appended to recipients without @"),
@@ -74,6 +74,8 @@ export const CONTROL_FILES = {
   bouncehost: line(true, "bouncehost", ["send"], "restart", "domain of the bounce sender"),
   doublebouncehost: line(true, "doublebouncehost", ["send"], "restart", "domain of the double-bounce recipient"),
   doublebounceto: line(false, "postmaster", ["send"], "restart", "local part of the double-bounce recipient"),
+  // qmail-lspawn / qmail-local (qmail-start's argument in qmail)
+  defaultdelivery: line(false, "./Maildir/", ["lspawn"], "restart", "delivery for a user without a .qmail file"),
   // qmail-inject
   defaultdomain: line(true, "defaultdomain", ["inject"], "reload", "domain added to host names without a dot"),
   defaulthost: line(true, "defaulthost", ["inject"], "reload", "host added to addresses without @"),

@@ -1,5 +1,6 @@
 // Local part → account, in the order tsqmail's lspawn uses: users/cdb (qmail-lspawn's lookup),
-// then virtual users, then qmail-getpw's system accounts, then the alias user.
+// then virtual users (with extensions after a `-`, as for system accounts), then qmail-getpw's
+// system accounts, then the alias user.
 // users/cdb lookup: the exact key `!local\0` first; then the prefixes `!l…` of `!local`, longest
 // first, trying only the bare `!` and prefixes whose last character is a wildchar; a prefix hit
 // appends the rest of the local part (original case) to the entry's extension.
@@ -39,6 +40,19 @@ function assignment(data: Buffer, rest: string): LocalUser {
   return { source: "assign", user, uid: Number(uid), gid: Number(gid), home, dash, ext: ext + rest };
 }
 
+/** A virtual user by qmail-getpw's prefix rule: `alice-lists-x` is alice with extension `lists-x`. */
+async function findVirtualWithExtension(root: string, local: string, fs: SiteFs): Promise<LocalUser | undefined> {
+  for (let end = local.length; end > 0; end--) {
+    if (end < local.length && local[end] !== "-") continue;
+    const virtual = await findVirtualUser(root, local.slice(0, end), fs);
+    if (virtual === undefined) continue;
+    const hasExt = end < local.length;
+    const ids = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+    return { source: "virtual", user: virtual.name, ...ids, home: virtual.home, dash: hasExt ? "-" : "", ext: hasExt ? local.slice(end + 1) : "" };
+  }
+  return undefined;
+}
+
 export interface ResolveOptions {
   /** The passwd file for system accounts; default /etc/passwd. */
   readonly passwdFile?: string;
@@ -50,10 +64,8 @@ export async function resolveLocalUser(root: string, local: string, options: Res
   const assigned = cdb === undefined ? undefined : lookupAssign(cdb, local);
   if (assigned !== undefined) return assigned;
 
-  const virtual = await findVirtualUser(root, local, fs);
-  if (virtual !== undefined) {
-    return { source: "virtual", user: virtual.name, uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0, home: virtual.home, dash: "", ext: "" };
-  }
+  const virtual = await findVirtualWithExtension(root, local, fs);
+  if (virtual !== undefined) return virtual;
 
   const accounts = await readPasswd(options.passwdFile, fs);
   const system = await getpw(local, accounts, fs);

@@ -1,0 +1,63 @@
+// Maildir delivery (qmail-local's maildir_child, maildir(5)): the message, after Return-Path and
+// Delivered-To, is written to tmp/NAME, fsync'd, linked to new/NAME, new/ fsync'd so the entry
+// survives a crash, and tmp/NAME removed. A reader sees a message in new/ only when it is whole.
+// One Node process makes many deliveries at once, so the pid alone (qmail's choice) does not make
+// a name unique: NAME is `<seconds>.M<usec>P<pid>Q<counter>R<random>.<host>`, with `/` and `:` in
+// the host name escaped as \057 and \072. An existing tmp/NAME (EEXIST) means another writer had
+// the same name: pick a new one, at most three times. Every failure is soft.
+// Writes: the maildir's tmp/ and new/ through siteFs("maildir").
+
+import { randomBytes } from "node:crypto";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { clock } from "../../../supervisors/clock.js";
+import { O_EXCL_CREATE, siteFs, type FileHandle } from "../../io/fs.js";
+import { soft } from "./delivery-failure.js";
+
+const fs = siteFs("maildir");
+const host = hostname().replaceAll("/", "\\057").replaceAll(":", "\\072");
+let counter = 0;
+
+export function maildirName(ms: number): string {
+  counter += 1;
+  const seconds = Math.floor(ms / 1000);
+  const usec = (ms % 1000) * 1000;
+  return `${seconds}.M${usec}P${process.pid}Q${counter}R${randomBytes(4).toString("hex")}.${host}`;
+}
+
+async function createTmp(dir: string): Promise<{ name: string; fh: FileHandle }> {
+  for (let attempt = 0; ; attempt++) {
+    const name = maildirName(clock.now());
+    try {
+      return { name, fh: await fs.open(join(dir, "tmp", name), O_EXCL_CREATE, 0o600) };
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST" || attempt === 2) throw error;
+    }
+  }
+}
+
+export async function deliverMaildir(dir: string, head: string, message: Buffer): Promise<void> {
+  try {
+    if (!(await fs.stat(dir)).isDirectory()) throw new Error("not a directory");
+  } catch {
+    throw soft("Unable to chdir to maildir. (#4.2.1)");
+  }
+  let tmpPath: string | undefined;
+  try {
+    const { name, fh } = await createTmp(dir);
+    tmpPath = join(dir, "tmp", name);
+    try {
+      await fs.write(fh, Buffer.concat([Buffer.from(head, "utf8"), message]));
+      await fs.sync(fh);
+    } finally {
+      await fs.close(fh);
+    }
+    await fs.link(tmpPath, join(dir, "new", name));
+    await fs.syncDir(join(dir, "new"));
+  } catch {
+    throw soft("Temporary error on maildir delivery. (#4.3.0)");
+  } finally {
+    // Delivered or not, the tmp name is not needed any more.
+    if (tmpPath !== undefined) await fs.unlink(tmpPath).catch(() => undefined);
+  }
+}

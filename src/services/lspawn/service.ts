@@ -1,0 +1,124 @@
+// lspawn: qmail-lspawn + qmail-local as a service. Answers send's `deliver` messages with
+// `delivered` (K, Z or D and qmail-local's report), running at most concurrencylocal deliveries
+// at once (the rest wait in arrival order). Each attempt is a local-delivery actor
+// (lspawn/dlv/<delivery>); an actor that fails answers Z, so send retries on schedule.
+// Reads: control/concurrencylocal and control/defaultdelivery at start (restart to change),
+// users/cdb, users/virtual and the passwd file, home directories and .qmail files, the queue's
+// mess files. Writes: maildirs and mboxes, the queue (forwards). Runs: `|program` lines under
+// /bin/sh. A system account's part runs in a child process with its uid/gid (prepare.ts).
+// Env (the service's envdir): PROGRAM_TIMEOUT seconds a program may run (default 3600);
+// PASSWD the passwd file for system accounts (default /etc/passwd).
+
+import { fromPromise } from "xstate";
+import { clock } from "../../../supervisors/clock.js";
+import type { StartService } from "../../../supervisors/service-module.js";
+import {
+  localDeliveryMachine,
+  type ForwardInput,
+  type LineInput,
+  type LineOutput,
+  type LocalDeliveryInput,
+  type LocalDeliveryOutput,
+  type PreparedDelivery,
+} from "../../../machines/local-delivery.js";
+import { loadControl } from "../../config/load-control.js";
+import { isServiceMessage, type DeliveredMessage, type DeliverMessage } from "../../messages.js";
+import { rootPaths } from "../../root/paths.js";
+import { forwardMessage } from "./forward-delivery.js";
+import { deliverLine } from "./line-delivery.js";
+import { prepareDelivery, readMessage, type PrepareAsAccount } from "./prepare.js";
+import { runAsAccount } from "./run-as-account.js";
+
+/** qmail-lspawn cuts a report at 3000 bytes and says so. */
+const REPORT_LIMIT = 3000;
+
+export function capReport(report: string): string {
+  const bytes = Buffer.from(report, "utf8");
+  return bytes.length <= REPORT_LIMIT ? report : `${bytes.subarray(0, REPORT_LIMIT).toString("utf8")}\nError report too long, sorry.\n`;
+}
+
+const start: StartService = async (context) => {
+  const { values } = await loadControl(context.root);
+  const limit = values.concurrencylocal;
+  const timeoutMs = Number(context.env.PROGRAM_TIMEOUT ?? "3600") * 1000;
+  const queueDir = rootPaths(context.root).queue;
+  const settings = {
+    root: context.root,
+    defaultDelivery: values.defaultdelivery ?? "./Maildir/",
+    resolve: context.env.PASSWD === undefined ? {} : { passwdFile: context.env.PASSWD },
+    ownUid: process.getuid?.() ?? 0,
+    now: () => clock.now(),
+  };
+
+  // A child process per step for system accounts; it may run a program, so it gets the program's limit and a minute.
+  const childLimitMs = timeoutMs + 60_000;
+  const prepareAsAccount: PrepareAsAccount = (request, message) =>
+    runAsAccount(request.user, { op: "prepare", request }, message, context.env, childLimitMs);
+  const lineActor = async ({ prepared, instruction, input }: LineInput): Promise<LineOutput> => {
+    const message = await readMessage(input.messFile);
+    if (!prepared.asAccount) return deliverLine({ prepared, instruction }, message, { baseEnv: context.env, timeoutMs });
+    return runAsAccount(prepared, { op: "line", line: { prepared, instruction }, timeoutMs }, message, context.env, childLimitMs);
+  };
+
+  const machine = localDeliveryMachine.provide({
+    actors: {
+      prepare: fromPromise<PreparedDelivery, LocalDeliveryInput>(({ input }) => prepareDelivery(settings, input, prepareAsAccount)),
+      deliverLine: fromPromise<LineOutput, LineInput>(({ input }) => lineActor(input)),
+      forward: fromPromise<{ readonly qp: number }, ForwardInput>(({ input }) =>
+        forwardMessage(queueDir, input, () => context.send("send", { type: "wake" })),
+      ),
+    },
+  });
+
+  let running = 0;
+  let stopping = false;
+  const waiting: { from: string; message: DeliverMessage }[] = [];
+  const inFlight = new Set<Promise<void>>();
+
+  const answer = (to: string, delivery: number, result: LocalDeliveryOutput): void =>
+    context.send(to, { type: "delivered", delivery, status: result.status, report: capReport(result.report) } satisfies DeliveredMessage);
+
+  const run = (from: string, message: DeliverMessage): void => {
+    running += 1;
+    const work = new Promise<LocalDeliveryOutput>((resolve) => {
+      const actor = context.actors.spawn("dlv", machine, {
+        key: message.delivery,
+        input: { messFile: message.messFile, sender: message.sender, recipient: message.recipient },
+      });
+      actor.subscribe({
+        complete: () => resolve(actor.getSnapshot().output!),
+        error: (error) => resolve({ status: "Z", report: `Temporary failure in local delivery: ${(error as Error).message} (#4.3.0)` }),
+      });
+    }).then((result) => {
+      answer(from, message.delivery, result);
+      running -= 1;
+      inFlight.delete(work);
+      next();
+    });
+    inFlight.add(work);
+  };
+
+  const next = (): void => {
+    while (!stopping && running < limit && waiting.length > 0) {
+      const { from, message } = waiting.shift()!;
+      run(from, message);
+    }
+  };
+
+  return {
+    receive(from, payload) {
+      if (!isServiceMessage(payload) || payload.type !== "deliver") return;
+      waiting.push({ from, message: payload });
+      next();
+    },
+    async stop() {
+      // Deliveries not started are answered Z at once, so send retries them on schedule instead
+      // of waiting out its deadline; running ones may finish (send's deadline covers a hang).
+      stopping = true;
+      for (const { from, message } of waiting.splice(0)) answer(from, message.delivery, { status: "Z", report: "lspawn is stopping. (#4.3.0)" });
+      await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, 2500).unref())]);
+    },
+  };
+};
+
+export default start;
