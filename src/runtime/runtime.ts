@@ -74,22 +74,16 @@ export function createRuntime(options: RuntimeOptions): Runtime {
 
   async function openHosts(definitions: readonly ServiceDefinition[]): Promise<void> {
     for (const definition of definitions) {
-      const log = openLog(definition.name);
-      try {
-        const host = await ServiceHost.open({
-          definition,
-          root: paths.root,
-          log,
-          bus,
-          route,
-          stopTimeoutMs: options.serviceStopTimeoutMs ?? 3000,
-          ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
-        });
-        hosts.set(definition.name, host);
-      } catch (error) {
-        log.close();
-        throw error;
-      }
+      const host = await ServiceHost.open({
+        definition,
+        root: paths.root,
+        openLog: () => openLog(definition.name),
+        bus,
+        route,
+        stopTimeoutMs: options.serviceStopTimeoutMs ?? 3000,
+        ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
+      });
+      hosts.set(definition.name, host);
     }
   }
 

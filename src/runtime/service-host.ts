@@ -21,7 +21,8 @@ import { writeStatusRecord } from "./status-record.js";
 export interface ServiceHostOptions {
   readonly definition: ServiceDefinition;
   readonly root: string;
-  readonly log: ServiceLog;
+  /** Opens the service's log; called only once the service's supervise lock is held. */
+  readonly openLog: () => ServiceLog;
   readonly bus: InspectionBus;
   readonly stopTimeoutMs: number;
   readonly resourceLimits?: ResourceLimits;
@@ -34,6 +35,7 @@ export class ServiceHost {
   readonly supervisor: Supervisor;
   private child: WorkerChild | undefined;
   private superviseDir: SuperviseDir | undefined;
+  private log!: ServiceLog;
 
   private constructor(private readonly options: ServiceHostOptions) {
     this.name = options.definition.name;
@@ -51,8 +53,16 @@ export class ServiceHost {
     const host = new ServiceHost(options);
     host.superviseDir = await openSuperviseDir(options.definition.dir, {
       onControl: (letter) => host.supervisor.control(letter),
-      onError: (error) => options.log.append([`tsqmail: control FIFO failed: ${error.message}`]),
+      onError: (error) => host.log.append([`tsqmail: control FIFO failed: ${error.message}`]),
     });
+    // Only now: opening a multilog directory sets aside a `current` it did not close itself, which
+    // would steal the log of a runtime that already supervises this service.
+    try {
+      host.log = options.openLog();
+    } catch (error) {
+      await host.superviseDir.close();
+      throw error;
+    }
     return host;
   }
 
@@ -79,7 +89,7 @@ export class ServiceHost {
 
   async close(): Promise<void> {
     await this.superviseDir?.close();
-    this.options.log.close();
+    this.log.close();
   }
 
   private startWorker(): WorkerChild {
@@ -100,7 +110,7 @@ export class ServiceHost {
   private onWorkerMessage(message: WorkerToHost): void {
     switch (message.type) {
       case "log":
-        this.options.log.append(message.lines);
+        this.log.append(message.lines);
         return;
       case "inspection":
         for (const record of message.records) this.options.bus.publish(record);
@@ -127,7 +137,7 @@ export class ServiceHost {
   }
 
   private onEvent(event: SuperviseEvent): void {
-    const { log } = this.options;
+    const { log } = this;
     switch (event.event) {
       case "start":
         log.append([`tsqmail: starting ${this.name} (thread ${event.childId}, start ${event.starts})`]);

@@ -2,7 +2,7 @@
 // svc against the running services, `tsqmail svc`/`svstat`, and a SIGTERM that ends it in < 5 s.
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -87,7 +87,7 @@ describe("tsqmail start", () => {
     expect(readFileSync(join(root, "log/alpha/current"), "utf8")).toContain("stopping");
   }, 40_000);
 
-  it("refuses a second runtime on the same root; SIGTERM exits 0", async () => {
+  it("refuses a second runtime on the same root; HUP reloads, ALRM retries, TERM exits 0", async () => {
     root = mkdtempSync(join(tmpdir(), "tsqmail-start-"));
     addService(root, "alpha");
     let stderr = "";
@@ -102,6 +102,14 @@ describe("tsqmail start", () => {
     }
     expect(failure).toMatch(/unable to acquire .*service\/alpha\/supervise\/lock\.tsqmail: held by pid \d+/);
     expect(tsqmail("svstat", "alpha")).toMatch(/: up /);
+    // The refused runtime left the running one's log alone (no `current` set aside as @….u).
+    expect(readdirSync(join(root, "log/alpha")).filter((name) => name.endsWith(".u"))).toEqual([]);
+
+    // SIGHUP reloads every service (svc -h), SIGALRM asks every one to retry now (svc -a).
+    process.kill(child.pid!, "SIGHUP");
+    process.kill(child.pid!, "SIGALRM");
+    const alphaLog = join(root, "log/alpha/current");
+    await waitFor(() => /signal hup[\s\S]*signal alrm/.test(readFileSync(alphaLog, "utf8")), 5000, "hup and alrm in alpha's log");
 
     const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
