@@ -3,8 +3,8 @@
 // `[ipv6]:port`), so tests can run a DNS server on loopback. Every lookup passes a fault point
 // (site = the service, op = the lookup) and has a deadline of its own: c-ares's timeout is per
 // try (lookups measured here took up to twice it) and, through gethostbyaddr, reads as ENOTFOUND.
-// Today: reverse (PTR) lookups for listeners. Remote delivery adds its MX and A/AAAA lookups
-// here, beside `reverse`, sharing the resolver and the deadline.
+// Listeners make reverse (PTR) lookups; remote delivery makes MX and A/AAAA lookups, sharing the
+// resolver and the deadline.
 // Reads: the DNS servers given, else the system's (/etc/resolv.conf); c-ares also reads /etc/hosts.
 
 import { promises as dns } from "node:dns";
@@ -27,6 +27,23 @@ export interface Dns {
    * deadline passes.
    */
   reverse(ip: string): Promise<string | undefined>;
+  /**
+   * The MX records of `name`. An empty list when the name exists without MX records. Rejects
+   * with the resolver's code: ENOTFOUND (NXDOMAIN), ETIMEOUT, ESERVFAIL, ECONNREFUSED, ….
+   */
+  mx(name: string): Promise<{ readonly preference: number; readonly exchange: string }[]>;
+  /** The IPv4 then IPv6 addresses of `name`; empty when it has none. Rejects as `mx` does. */
+  addresses(name: string): Promise<string[]>;
+}
+
+// c-ares reports "the name exists, but not with this type" as ENODATA: an empty answer, not an error.
+async function orNone<T>(lookup: Promise<T[]>): Promise<T[]> {
+  try {
+    return await lookup;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENODATA") return [];
+    throw error;
+  }
 }
 
 // Letters, digits, `-` and `_` (seen in real PTR records), in dot-separated labels.
@@ -61,6 +78,18 @@ export function createDns(options: DnsOptions): Dns {
       }
       const name = names[0]?.toLowerCase().replace(/\.$/, "");
       return name !== undefined && HOST_NAME.test(name) ? name : undefined;
+    },
+    async mx(name) {
+      const records = await withDeadline("mx", () => orNone(resolver.resolveMx(name)));
+      return records.map((record) => ({ preference: record.priority, exchange: record.exchange }));
+    },
+    async addresses(name) {
+      // Asked together; a name with only one family answers ENODATA for the other.
+      const [v4, v6] = await Promise.all([
+        withDeadline("a", () => orNone(resolver.resolve4(name))),
+        withDeadline("aaaa", () => orNone(resolver.resolve6(name))),
+      ]);
+      return [...v4, ...v6];
     },
   };
 }

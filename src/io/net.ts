@@ -1,12 +1,13 @@
-// Socket seam. Every listening socket tsqmail opens and every connection it accepts pass through
-// here, so a fault plan can fail a bind, reset a connection as it is accepted, or break a
-// connection's reads and writes (chaos tests) without touching protocol code. Each point names
-// its site (the service) and operation: `listen`, `accept`, `read`, `write`. An injected fault
+// Socket seam. Every listening socket tsqmail opens, every connection it accepts and every
+// connection it makes (remote delivery) pass through here, so a fault plan can fail a bind, reset
+// a connection as it is accepted, refuse an outgoing one, or break a connection's reads and writes
+// (chaos tests) without touching protocol code. Each point names its site (the service) and
+// operation: `listen`, `accept`, `connect`, `read`, `write`. An injected fault
 // looks to the caller like the real failure: a rejected listen, a connection reset by the peer,
 // a socket destroyed with the injected error.
 // Reads and writes: the network, through node:net.
 
-import { createServer, type Server, type Socket } from "node:net";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { faultPoint, type FaultPoint } from "./faults.js";
 
 export interface ListenOptions {
@@ -45,6 +46,45 @@ export async function listen(
     });
   });
   return server;
+}
+
+export interface ConnectOptions {
+  /** The fault-plan site (the service's name). */
+  readonly site: string;
+  readonly host: string;
+  readonly port: number;
+  /** How long the connection may take to open. */
+  readonly timeoutMs: number;
+}
+
+/**
+ * Opens a TCP connection, its reads and writes behind fault points. Rejects with the system's
+ * error (ECONNREFUSED, ENETUNREACH, …) or, when `timeoutMs` passes first, with code ETIMEDOUT.
+ */
+export async function connect(options: ConnectOptions): Promise<Socket> {
+  faultPoint({ seam: "net", site: options.site, op: "connect" });
+  const socket = createConnection({ host: options.host, port: options.port });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const error: NodeJS.ErrnoException = new Error(`connect to ${options.host}:${options.port} timed out after ${options.timeoutMs} ms`);
+        error.code = "ETIMEDOUT";
+        reject(error);
+      }, options.timeoutMs);
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.once("error", (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+    });
+  } catch (error) {
+    socket.destroy();
+    throw error;
+  }
+  return withFaultPoints(socket, options.site);
 }
 
 /** Puts the socket's reads and writes behind fault points; returns the same socket. */

@@ -16,8 +16,9 @@ export interface BuiltinService {
 
 /** In start order: the queue's services before the listeners that feed it. */
 export const BUILTIN_SERVICES: readonly BuiltinService[] = [
-  // lspawn first: send dispatches to it.
+  // The spawners first: send dispatches to them.
   { name: "lspawn", group: "queue" },
+  { name: "rspawn", group: "queue" },
   { name: "send", group: "queue" },
   { name: "smtpd", group: "network", port: 25 },
   { name: "submission", group: "network", port: 587 },

@@ -1,6 +1,6 @@
 // lspawn: qmail-lspawn + qmail-local as a service. Answers send's `deliver` messages with
 // `delivered` (K, Z or D and qmail-local's report), running at most concurrencylocal deliveries
-// at once (the rest wait in arrival order). Each attempt is a local-delivery actor
+// at once (the rest wait in arrival order: spawner/delivery-slots.ts). Each attempt is a local-delivery actor
 // (lspawn/dlv/<delivery>); an actor that fails answers Z, so send retries on schedule.
 // Reads: control/concurrencylocal and control/defaultdelivery at start (restart to change),
 // users/cdb, users/virtual and the passwd file, home directories and .qmail files, the queue's
@@ -22,20 +22,13 @@ import {
   type PreparedDelivery,
 } from "../../../machines/local-delivery.js";
 import { loadControl } from "../../config/load-control.js";
-import { isServiceMessage, type DeliveredMessage, type DeliverMessage } from "../../messages.js";
+import { isServiceMessage, type DeliverMessage } from "../../messages.js";
 import { rootPaths } from "../../root/paths.js";
+import { deliverySlots } from "../spawner/delivery-slots.js";
 import { forwardMessage } from "./forward-delivery.js";
 import { deliverLine } from "./line-delivery.js";
 import { prepareDelivery, readMessage, type PrepareAsAccount } from "./prepare.js";
 import { runAsAccount } from "./run-as-account.js";
-
-/** qmail-lspawn cuts a report at 3000 bytes and says so. */
-const REPORT_LIMIT = 3000;
-
-export function capReport(report: string): string {
-  const bytes = Buffer.from(report, "utf8");
-  return bytes.length <= REPORT_LIMIT ? report : `${bytes.subarray(0, REPORT_LIMIT).toString("utf8")}\nError report too long, sorry.\n`;
-}
 
 const start: StartService = async (context) => {
   const { values } = await loadControl(context.root);
@@ -70,54 +63,21 @@ const start: StartService = async (context) => {
     },
   });
 
-  let running = 0;
-  let stopping = false;
-  const waiting: { from: string; message: DeliverMessage }[] = [];
-  const inFlight = new Set<Promise<void>>();
-
-  const answer = (to: string, delivery: number, result: LocalDeliveryOutput): void =>
-    context.send(to, { type: "delivered", delivery, status: result.status, report: capReport(result.report) } satisfies DeliveredMessage);
-
-  const run = (from: string, message: DeliverMessage): void => {
-    running += 1;
-    const work = new Promise<LocalDeliveryOutput>((resolve) => {
+  const attempt = (message: DeliverMessage): Promise<LocalDeliveryOutput> =>
+    new Promise((resolve, reject) => {
       const actor = context.actors.spawn("dlv", machine, {
         key: message.delivery,
         input: { messFile: message.messFile, sender: message.sender, recipient: message.recipient },
       });
-      actor.subscribe({
-        complete: () => resolve(actor.getSnapshot().output!),
-        error: (error) => resolve({ status: "Z", report: `Temporary failure in local delivery: ${(error as Error).message} (#4.3.0)` }),
-      });
-    }).then((result) => {
-      answer(from, message.delivery, result);
-      running -= 1;
-      inFlight.delete(work);
-      next();
+      actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!), error: reject });
     });
-    inFlight.add(work);
-  };
-
-  const next = (): void => {
-    while (!stopping && running < limit && waiting.length > 0) {
-      const { from, message } = waiting.shift()!;
-      run(from, message);
-    }
-  };
+  const slots = deliverySlots(context, limit, attempt, (error) => `Temporary failure in local delivery: ${error} (#4.3.0)`);
 
   return {
     receive(from, payload) {
-      if (!isServiceMessage(payload) || payload.type !== "deliver") return;
-      waiting.push({ from, message: payload });
-      next();
+      if (isServiceMessage(payload) && payload.type === "deliver") slots.accept(from, payload);
     },
-    async stop() {
-      // Deliveries not started are answered Z at once, so send retries them on schedule instead
-      // of waiting out its deadline; running ones may finish (send's deadline covers a hang).
-      stopping = true;
-      for (const { from, message } of waiting.splice(0)) answer(from, message.delivery, { status: "Z", report: "lspawn is stopping. (#4.3.0)" });
-      await Promise.race([Promise.allSettled([...inFlight]), new Promise((resolve) => setTimeout(resolve, 2500).unref())]);
-    },
+    stop: () => slots.stop(),
   };
 };
 
