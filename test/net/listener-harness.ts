@@ -37,6 +37,11 @@ export interface ListenerRoot {
   /** The port a service's listener bound (it logs it once listening). */
   port(name: string): Promise<number>;
   log(name: string): string;
+  /**
+   * Waits until NAME's log shows PATTERN. Log lines travel worker → main thread → file, so they
+   * may arrive after the client has already seen what they record.
+   */
+  logShows(name: string, pattern: RegExp | string): Promise<void>;
 }
 
 /** Adds ROOT/service/NAME running the echo-listener fixture with this env/. */
@@ -61,6 +66,11 @@ export async function startListeners(
     runtime,
     serviceDir,
     log: (name) => logText(made.root, name),
+    logShows: (name, pattern) =>
+      waitFor(() => {
+        const text = logText(made.root, name);
+        return typeof pattern === "string" ? text.includes(pattern) : pattern.test(text);
+      }, 5000, `${name}'s log to show ${String(pattern)}`),
     async port(name) {
       let port: number | undefined;
       await waitFor(() => {

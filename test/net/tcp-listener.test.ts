@@ -64,7 +64,7 @@ describe("environment", () => {
     expect(await echo(ours.socket, "still there")).toBe("still there\n");
     ours.socket.destroy();
     await waitFor(() => /tcpserver: end 1 status 0/.test(listeners.log("echo")), 5000, "end line");
-    expect(listeners.log("echo")).toMatch(/tcpserver: ok 1 mx\.example\.test:127\.0\.0\.1:\d+ :127\.0\.0\.1::\d+/);
+    await listeners.logShows("echo", /tcpserver: ok 1 mx\.example\.test:127\.0\.0\.1:\d+ :127\.0\.0\.1::\d+/);
   });
 });
 
@@ -80,7 +80,7 @@ describe("rules", () => {
     expect(allowed.env.CLASS).toBe("loopback");
     expect(await untilClosed(connectTcp(port, "127.0.0.1", "127.0.0.3"))).toBe("");
     await waitFor(() => /tcpserver: end 2 status 25600/.test(listeners.log("echo")), 5000, "deny end line");
-    expect(listeners.log("echo")).toMatch(/tcpserver: deny 2 :127\.0\.0\.1:\d+ :127\.0\.0\.3::\d+/);
+    await listeners.logShows("echo", /tcpserver: deny 2 :127\.0\.0\.1:\d+ :127\.0\.0\.3::\d+/);
 
     // The rules are read at start and on svc -h, not per connection.
     const cdb = join(listeners.serviceDir("echo"), "rules.cdb");
@@ -123,8 +123,8 @@ describe("limits", () => {
     expect(await untilClosed(connectTcp(port, "127.0.0.1", "127.0.0.3"))).toBe("421 echo-listener busy (#4.3.2)\r\n");
     expect(await echo(first.socket, "one")).toBe("one\n");
     expect(await echo(second.socket, "two")).toBe("two\n");
-    expect(listeners.log("echo")).toMatch(/tcpserver: busy 3 127\.0\.0\.3 concurrency limit 2/);
-    expect(listeners.log("echo")).toContain("tcpserver: status: 2/2");
+    await listeners.logShows("echo", /tcpserver: busy 3 127\.0\.0\.3 concurrency limit 2/);
+    await listeners.logShows("echo", "tcpserver: status: 2/2");
 
     first.socket.destroy();
     await waitFor(() => listeners.log("echo").includes("tcpserver: end 1 status 0"), 5000, "a free slot");
@@ -139,7 +139,7 @@ describe("limits", () => {
     expect(await untilClosed(connectTcp(port, "127.0.0.1", "127.0.0.2"))).toBe("421 echo-listener busy (#4.3.2)\r\n");
     const other = await session(connectTcp(port, "127.0.0.1", "127.0.0.3"));
     for (const [i, s] of [...open, other].entries()) expect(await echo(s.socket, `line ${i}`)).toBe(`line ${i}\n`);
-    expect(listeners.log("echo")).toMatch(/tcpserver: busy 3 127\.0\.0\.2 per-client limit 2/);
+    await listeners.logShows("echo", /tcpserver: busy 3 127\.0\.0\.2 per-client limit 2/);
   });
 });
 
@@ -174,7 +174,7 @@ describe("IPv6", () => {
       TCPREMOTEPORT: String(v4.socket.localPort),
       V4: "yes",
     });
-    expect(listeners.log("echo")).toMatch(/tcpserver: ok 1 mx\.example\.test:::1:\d+ :::1::\d+/);
+    await listeners.logShows("echo", /tcpserver: ok 1 mx\.example\.test:::1:\d+ :::1::\d+/);
   });
 });
 
@@ -221,7 +221,7 @@ describe("implicit TLS", () => {
     busy.on("secureConnect", () => (handshaken = true));
     expect(await untilClosed(busy)).toBe("");
     expect(handshaken).toBe(false);
-    expect(listeners.log("smtps")).toMatch(/sslserver: busy 2 127\.0\.0\.2 concurrency limit 1/);
+    await listeners.logShows("smtps", /sslserver: busy 2 127\.0\.0\.2 concurrency limit 1/);
 
     makeCertificate(keys, "second.example.test");
     listeners.runtime.svc("h", ["smtps"]);
@@ -243,7 +243,7 @@ describe("implicit TLS", () => {
     plain.write("EHLO client.example\r\n");
     expect(await untilClosed(plain)).not.toMatch(/PROTO=/);
     await waitFor(() => /sslserver: end 1 status 256/.test(listeners.log("smtps")), 5000, "failed end line");
-    expect(listeners.log("smtps")).toMatch(/sslserver: warning: connection 1 failed: .*(wrong version|http request|packet length|unknown protocol)/i);
+    await listeners.logShows("smtps", /sslserver: warning: connection 1 failed: .*(wrong version|http request|packet length|unknown protocol)/i);
   });
 });
 
