@@ -15,6 +15,8 @@ export type { FileHandle };
 export interface SiteFs {
   readonly site: string;
   open(path: string, flags: string | number, mode?: number): Promise<FileHandle>;
+  /** Reads into `buffer` from the current position (or from `position`); 0 at end of file. */
+  read(fh: FileHandle, buffer: Uint8Array, position?: number): Promise<number>;
   /** Writes all of `data` at the current position (or at `position`). */
   write(fh: FileHandle, data: Uint8Array, position?: number): Promise<void>;
   sync(fh: FileHandle): Promise<void>;
@@ -52,6 +54,11 @@ export function siteFs(site: string): SiteFs {
     async open(path, flags, mode) {
       at("open", path);
       return fsp.open(path, flags, mode);
+    },
+    async read(fh, buffer, position) {
+      at("read");
+      const { bytesRead } = await fh.read(buffer, 0, buffer.length, position ?? null);
+      return bytesRead;
     },
     async write(fh, data, position) {
       at("write");

@@ -85,8 +85,8 @@ async function* bounceBody(head: Buffer, report: Buffer, copyIntro: Buffer, mess
   const fh = await fs.open(messageFile, "r");
   try {
     for (;;) {
-      // SiteFs has no read: the fault seam covers the open, reads go to the handle itself.
-      const { bytesRead, buffer } = await fh.read(Buffer.allocUnsafe(CHUNK_BYTES), 0, CHUNK_BYTES, null);
+      const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+      const bytesRead = await fs.read(fh, buffer);
       if (bytesRead === 0) break;
       yield buffer.subarray(0, bytesRead);
     }

@@ -11,7 +11,7 @@
 
 import { constants } from "node:fs";
 import { siteFs } from "../io/fs.js";
-import { readIfPresent, unlinkIfPresent } from "./optional-files.js";
+import { readIfPresent, unlinkIfPresent } from "../io/optional-files.js";
 import { QUEUE_FILE_MODE, queueLayout } from "./queue-layout.js";
 
 const fs = siteFs("bounce");

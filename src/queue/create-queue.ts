@@ -7,6 +7,7 @@
 
 import { dirname, join } from "node:path";
 import { O_EXCL_CREATE, siteFs } from "../io/fs.js";
+import { lstatIfPresent } from "../io/optional-files.js";
 import {
   FLAT_DIRS,
   LOCK_FILE_MODES,
@@ -22,15 +23,6 @@ const fs = siteFs("create-queue");
 
 const isErrno = (error: unknown, code: string): boolean => (error as NodeJS.ErrnoException | null)?.code === code;
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await fs.lstat(path);
-    return true;
-  } catch (error) {
-    if (isErrno(error, "ENOENT")) return false;
-    throw error;
-  }
-}
 
 export async function createQueue(queueDir: string): Promise<void> {
   const layout = queueLayout(queueDir);
@@ -47,7 +39,7 @@ export async function createQueue(queueDir: string): Promise<void> {
   };
 
   const ensureFile = async (path: string, mode: number, contents: Uint8Array): Promise<void> => {
-    if (await exists(path)) return;
+    if ((await lstatIfPresent(fs, path)) !== undefined) return;
     const fh = await fs.open(path, O_EXCL_CREATE, mode);
     try {
       if (contents.length > 0) await fs.write(fh, contents);
@@ -68,7 +60,7 @@ export async function createQueue(queueDir: string): Promise<void> {
 
   await ensureFile(layout.tcpto, LOCK_FILE_MODES.tcpto, new Uint8Array(TCPTO_SIZE));
   await ensureFile(layout.sendmutex, LOCK_FILE_MODES.sendmutex, new Uint8Array(0));
-  if (!(await exists(layout.trigger))) {
+  if ((await lstatIfPresent(fs, layout.trigger)) === undefined) {
     await fs.mkfifo(layout.trigger, LOCK_FILE_MODES.trigger);
     changedDirs.add(dirname(layout.trigger));
   }

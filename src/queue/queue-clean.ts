@@ -11,7 +11,7 @@
 
 import { relative } from "node:path";
 import { siteFs } from "../io/fs.js";
-import { lstatIfPresent, unlinkIfPresent } from "./optional-files.js";
+import { lstatIfPresent, unlinkIfPresent } from "../io/optional-files.js";
 import { QUEUE_SPLIT, queueLayout, type QueueLayout } from "./queue-layout.js";
 
 const fs = siteFs("clean");

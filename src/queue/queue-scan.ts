@@ -13,7 +13,7 @@
 import type { Stats } from "node:fs";
 import { relative } from "node:path";
 import { siteFs } from "../io/fs.js";
-import { lstatIfPresent, readIfPresent } from "./optional-files.js";
+import { lstatIfPresent, readIfPresent } from "../io/optional-files.js";
 import { messageNumber } from "./queue-clean.js";
 import { FLAT_DIRS, QUEUE_SPLIT, SPLIT_DIRS, queueLayout, type QueueLayout } from "./queue-layout.js";
 

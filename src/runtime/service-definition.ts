@@ -4,11 +4,12 @@
 // `env/` (an envdir laid over the runtime's environment). Subdirectories starting with `.` are
 // not services, as for svscan.
 
-import { readdir, readFile, stat } from "node:fs/promises";
 import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { applyEnv, readEnvDir } from "../config/envdir.js";
 import { ConfigError } from "../config/config-error.js";
+import { siteFs } from "../io/fs.js";
+import { isMissing, lstatIfPresent, readIfPresent } from "../io/optional-files.js";
 import type { RootPaths } from "../root/paths.js";
 import { builtinModule } from "./builtin-services.js";
 
@@ -23,12 +24,14 @@ export interface ServiceDefinition {
   readonly env: Readonly<Record<string, string>>;
 }
 
+const fs = siteFs("config");
+
 export async function listServiceNames(paths: RootPaths): Promise<string[]> {
   let entries;
   try {
-    entries = await readdir(paths.service, { withFileTypes: true });
+    entries = await fs.readdirTyped(paths.service);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return [];
+    if (isMissing(error)) return [];
     throw error;
   }
   return entries.filter((e) => e.isDirectory() && !e.name.startsWith(".")).map((e) => e.name);
@@ -41,34 +44,18 @@ export async function readServiceDefinition(
 ): Promise<ServiceDefinition> {
   const dir = paths.serviceDir(name);
   const label = `service/${name}`;
-  let text: string;
-  try {
-    text = await readFile(join(dir, "module"), "utf8");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") {
-      throw new ConfigError(`${label}/module`, undefined, "missing: it must name the service to run");
-    }
-    throw error;
-  }
-  const first = text.split("\n", 1)[0]!.replace(/[ \t\r]+$/, "");
+  const bytes = await readIfPresent(fs, join(dir, "module"));
+  if (bytes === undefined) throw new ConfigError(`${label}/module`, undefined, "missing: it must name the service to run");
+  const first = bytes.toString("utf8").split("\n", 1)[0]!.replace(/[ \t\r]+$/, "");
   if (first === "") throw new ConfigError(`${label}/module`, 1, "empty: it must name the service to run");
   const builtin = first.includes("/") || first.includes(".") ? undefined : first;
   const module = builtin === undefined ? moduleUrl(dir, first) : builtinModule(builtin, `${label}/module`);
   const env = applyEnv(baseEnv, await readEnvDir(join(dir, "env"), `${label}/env`));
-  return { name, dir, module, builtin, normallyUp: !(await exists(join(dir, "down"))), env };
+  const down = await lstatIfPresent(fs, join(dir, "down"));
+  return { name, dir, module, builtin, normallyUp: down === undefined, env };
 }
 
 function moduleUrl(dir: string, path: string): string {
   if (path.startsWith("file:")) return path;
   return pathToFileURL(isAbsolute(path) ? path : join(dir, path)).href;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw error;
-  }
 }

@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { UsageError, type Command } from "../command.js";
 import { openFifoForWriting } from "../../../supervisors/daemontools/supervise-dir.js";
 import { LOCK_FILE_NAME, liveLockHolder } from "../../../supervisors/daemontools/supervise-lock.js";
-import { isMissing } from "../../queue/optional-files.js";
+import { isMissing } from "../../io/optional-files.js";
 import { messageNumber, purgeMessage } from "../../queue/queue-clean.js";
 import { scanQueue } from "../../queue/queue-scan.js";
 import { rootPaths } from "../../root/paths.js";

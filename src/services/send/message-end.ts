@@ -11,7 +11,7 @@ import { composeBounce, type BounceControl } from "../../queue/bounce-message.js
 import { readBounceReport, removeBounceReport } from "../../queue/bounce-report.js";
 import type { DirSyncer } from "../../queue/dir-sync.js";
 import { enqueue } from "../../queue/enqueue.js";
-import { unlinkIfPresent } from "../../queue/optional-files.js";
+import { unlinkIfPresent } from "../../io/optional-files.js";
 import { removeMessage } from "../../queue/queue-clean.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
 import { readSender } from "./queue-files.js";

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { SiteFs } from "../../io/fs.js";
 import type { DirSyncer } from "../../queue/dir-sync.js";
 import { escapeLogText } from "../../queue/log-text.js";
-import { isMissing } from "../../queue/optional-files.js";
+import { isMissing } from "../../io/optional-files.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
 
 export const CORRUPT_DIR = "corrupt";

@@ -6,7 +6,7 @@
 // service's SiteFs.
 
 import type { SiteFs } from "../../io/fs.js";
-import { lstatIfPresent, readIfPresent } from "../../queue/optional-files.js";
+import { lstatIfPresent, readIfPresent } from "../../io/optional-files.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
 import type { Channel, CorruptFileError, LoadedEntry } from "../../../machines/queue-entry.js";
 

@@ -9,7 +9,7 @@
 import { O_EXCL_CREATE, type SiteFs } from "../../io/fs.js";
 import type { DirSyncer } from "../../queue/dir-sync.js";
 import { escapeLogText } from "../../queue/log-text.js";
-import { lstatIfPresent, readIfPresent, unlinkIfPresent } from "../../queue/optional-files.js";
+import { lstatIfPresent, readIfPresent, unlinkIfPresent } from "../../io/optional-files.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
 import type { Channel, PreprocessOutcome } from "../../../machines/queue-entry.js";
 import { CorruptQueueFile } from "./queue-files.js";

@@ -4,7 +4,6 @@
 // missed. The FIFO is opened read-write and non-blocking, so it never reports end-of-file when
 // writers come and go and a read never blocks a thread; it is polled, because the bytes carry no
 // meaning beyond "look now" and a fraction of a second is nothing next to a delivery.
-// (SiteFs has no read operation: the open goes through the seam, the reads use its handle.)
 
 import { constants } from "node:fs";
 import type { FileHandle, SiteFs } from "../../io/fs.js";
@@ -32,7 +31,7 @@ export async function readTrigger(fs: SiteFs, triggerPath: string, onWake: () =>
   const poll = async (): Promise<void> => {
     if (closed || handle === undefined) return;
     try {
-      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      const bytesRead = await fs.read(handle, buffer);
       if (bytesRead > 0) onWake();
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EAGAIN") log(`warning: trouble reading lock/trigger: ${(error as Error).message}`);

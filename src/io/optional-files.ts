@@ -1,9 +1,9 @@
-// Queue files that may legitimately be absent: a message's info, channel or bounce file comes and
+// Files that may legitimately be absent: a queue message's info, channel or bounce file comes and
 // goes with its state, and a cleanup that was interrupted may already have removed some. These
 // helpers turn ENOENT into an answer instead of an error; every other error still throws.
 
 import type { Stats } from "node:fs";
-import type { SiteFs } from "../io/fs.js";
+import type { SiteFs } from "./fs.js";
 
 export function isMissing(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | null)?.code === "ENOENT";
