@@ -4,10 +4,9 @@
 //   1. create pid/<pid>.<time>.<seq> exclusively (9 names tried → 63); its inode is the message
 //      number N (fstat fails → 63)
 //   2. link it to mess/<N%23>/N (→ 64), unlink the pid file (→ 63)
-//   3. meanwhile: write the Received line and the body (→ 53; a body read error → 54); then fsync
-//      the file and the mess subdirectory (→ 53)
-//   4. meanwhile: create intd/N exclusively (→ 65), take the envelope, write
-//      u<uid>\0p<pid>\0F…\0T…\0, fsync (→ 53)
+//   3. meanwhile: write the Received line and the body (→ 53; a body read error → 54)
+//   4. create intd/N exclusively (→ 65), take the envelope, write u<uid>\0p<pid>\0F…\0T…\0 (→ 53);
+//      then fsync the mess file, the mess subdirectory and intd/N, all three at once (→ 53)
 //   5. link intd/N to todo/N — the commit (→ 66) — and fsync todo/ (→ 66, see below)
 //   6. one byte to lock/trigger, errors ignored (one pull serves all messages committed before it)
 // Only 53 and 54 truncate and unlink what was made, as qmail-queue does; other failures leave
@@ -108,6 +107,7 @@ export async function writeToQueue(
 
     const messPath = layout.file("mess", id);
     await step(QueueExit.messFile, () => fs.link(pidFile.path, messPath));
+    made.push({ fh: messFh, path: messPath });
     const messEntry = dirSync.changed(layout.splitDir("mess", id));
     // The pid name is not needed any more: drop it while the body is copied, but report its
     // failure (63) first, as qmail-queue, which unlinks before writing, would.
@@ -116,28 +116,23 @@ export async function writeToQueue(
     const head = Buffer.from(receivedLine(process.pid, opts.invokedBy, startedAt), "latin1");
     const copied = await copyMessage(fs, messFh, head, message);
     await pidUnlinked;
-    made.push({ fh: messFh, path: messPath });
     if (copied !== "copied") throw new StepFailed(copied === "read-error" ? QueueExit.readError : QueueExit.writeError);
-    // Steps 3 and 4 overlap: the mess fsyncs run while intd/N is written, so the file system can
-    // commit both files in one journal transaction. The commit still waits for both, and the exit
-    // code is still the one of the first step that failed in qmail-queue's order.
-    const messDurable = step(QueueExit.writeError, async () => {
-      await fs.sync(messFh);
-      await dirSync.durable(messEntry);
-    });
     const intdPath = layout.file("intd", id);
-    const intdWritten = (async () => {
-      const intdFh = await step(QueueExit.intdFile, () => fs.open(intdPath, O_EXCL_CREATE, QUEUE_FILE_MODE));
-      opened.push(intdFh);
-      made.push({ fh: intdFh, path: intdPath });
-      const checked: EnvelopeCheck = typeof envelope === "function" ? await envelope() : { ok: true, envelope };
-      if (!checked.ok) throw new StepFailed(checked.exit);
-      await step(QueueExit.writeError, async () => {
-        await fs.write(intdFh, intdFileBytes(invokerUid(opts.invokedBy), process.pid, checked.envelope));
-        await fs.sync(intdFh);
-      });
-    })();
-    for (const settled of await Promise.allSettled([messDurable, intdWritten])) {
+    const intdFh = await step(QueueExit.intdFile, () => fs.open(intdPath, O_EXCL_CREATE, QUEUE_FILE_MODE));
+    opened.push(intdFh);
+    made.push({ fh: intdFh, path: intdPath });
+    const checked: EnvelopeCheck = typeof envelope === "function" ? await envelope() : { ok: true, envelope };
+    if (!checked.ok) throw new StepFailed(checked.exit);
+    await step(QueueExit.writeError, () => fs.write(intdFh, intdFileBytes(invokerUid(opts.invokedBy), process.pid, checked.envelope)));
+    // Steps 3 and 4 share their fsyncs: both files and the mess/ entry are written before any of
+    // them, so a journaling file system makes all three durable in one commit — the first fsync
+    // pays for it, the others find their data on disk. The commit still waits for all three.
+    const durable = [
+      step(QueueExit.writeError, () => fs.sync(messFh)),
+      step(QueueExit.writeError, () => dirSync.durable(messEntry)),
+      step(QueueExit.writeError, () => fs.sync(intdFh)),
+    ];
+    for (const settled of await Promise.allSettled(durable)) {
       if (settled.status === "rejected") throw settled.reason;
     }
 
@@ -146,7 +141,8 @@ export async function writeToQueue(
       await dirSync.durable(dirSync.changed(layout.subdir("todo")));
     });
 
-    await trigger.after(trigger.mark(layout.trigger));
+    // Not awaited: the pull never fails (trigger.ts) and the message is committed already.
+    void trigger.after(trigger.mark(layout.trigger));
     return { ok: true, id, qp: process.pid };
   } catch (error) {
     if (!(error instanceof StepFailed)) throw error;

@@ -176,15 +176,16 @@ describe("enqueue's commit order under injected faults", () => {
       expect(i, `${point} in ${seen.join(", ")}`).toBeGreaterThanOrEqual(0);
       return i;
     };
-    // Steps 1-3 strictly in order; the mess fsyncs then overlap with writing intd/N (step 4).
-    const order = ["open pid/N.N.N", "fstat", "link mess/N/N", "unlink pid/N.N.N", "write", "fsync"];
-    order.reduce((from, point) => at(point, from) + 1, 0);
-    const messFileSync = at("fsync", at("write"));
-    const intdOpen = at("open intd/N");
-    expect(intdOpen).toBeGreaterThan(messFileSync);
-    const intdSync = at("fsync", at("write", intdOpen));
+    // Steps 1-4's writes strictly in order; then the fsyncs of both files and of mess/N, together.
+    const order = ["open pid/N.N.N", "fstat", "link mess/N/N", "unlink pid/N.N.N", "write", "open intd/N", "write"];
+    const lastWrite = order.reduce((from, point) => at(point, from) + 1, 0) - 1;
+    const fsyncs = seen.flatMap((p, i) => (p === "fsync" || p === "fsync mess/N" ? [i] : []));
+    expect(fsyncs).toHaveLength(3);
     const todoLink = at("link todo/N");
-    expect(todoLink).toBeGreaterThan(Math.max(intdSync, at("fsync mess/N")));
+    for (const i of fsyncs) {
+      expect(i).toBeGreaterThan(lastWrite);
+      expect(i).toBeLessThan(todoLink);
+    }
     expect(at("fsync todo")).toBeGreaterThan(todoLink);
     expect(at("open lock/trigger")).toBeGreaterThan(at("fsync todo"));
     expect(seen.filter((p) => p.startsWith("link"))).toEqual(["link mess/N/N", "link todo/N"]);
