@@ -1,40 +1,59 @@
-// remote-delivery: one delivery attempt of one message to one remote recipient — what
-// qmail-rspawn and qmail-remote do for a single spawn command. The chart is the SMTP client
+// remote-delivery: one delivery attempt of one message to the recipients of one destination —
+// what qmail-rspawn and qmail-remote do for a spawn command, except that the recipients that
+// share a message, a sender and a domain go in one SMTP transaction, and a connection left from
+// an earlier transaction to the same server is used again. The chart is the SMTP client
 // dialogue (RFC 5321 §3, §4.3.2) with qmail-remote's decisions and texts:
 //
-//   checking → findingHosts → nextHost → connecting → greeting → ehlo → afterEhlo → mail → rcpt
-//       │           │              ↑  │ none left      │     │       │ not 250   │ STARTTLS    │
-//       │           │              │  ↓ (#4.4.1)      │     │      helo          ↓ offered     ↓
-//       │           │              └── refused / 4xx ─┘     │       │      startTls → handshake data → body → dataReply
-//       │           │                                       │       │         (then ehlo again)             │
-//       └───────────┴────────── done ←── quitting ←── any failure, or the reply after the dot ───────────────┘
+//   checking → findingHosts → nextHost → connecting ─ reused ─→ reset (RSET) ─ dead ─→ connecting (fresh)
+//                                 ↑         │ fresh                  │ 250
+//                                 │         ↓                        ↓
+//                                 └ 4xx ─ greeting → ehlo|helo → afterEhlo → [startTls → handshake → ehlo]
+//                                                                  │        → [authenticating]
+//                                                                  ↓
+//                             envelope → mail → rcpt… (or pipelined: MAIL+RCPTs in one write)
+//                                → data → body → dataReply → keeping (connection kept for reuse)
+//   any failure that leaves a sane session → keeping; a dead or broken one → quitting (QUIT, close)
 //
 // Hosts come in qmail's order (smtproutes or MX preference, then the "points back to me" cut),
 // as `findHosts` computes them. The next host is tried only when a connection cannot be made or
 // the greeting is a 4xx other than 421/450 (s/qmail); any later failure ends the attempt.
-// `exchange` writes one command line (none for the greeting and the reply after the data) and
-// reads the reply, multi-line replies read to their last line, each read and write bounded by
-// timeoutremote; a connection that drops or times out rejects, which is qmail's "connection
-// died" (with "Possible duplicate!" once the final dot was sent). After STARTTLS's 220 the
-// client discards everything it had read (response injection, security.md §1.2), shakes hands
-// and says EHLO again. Side effects are named here and provided by src/services/rspawn.
+// A reused connection is RSET first: a server that has closed it meanwhile shows there, and the
+// attempt takes a fresh connection to the same host rather than reporting a failure.
+// Results stay per recipient as qmail-rspawn makes them: a recipient the server refused gets
+// "does not like recipient" with its own letter (and the message's report when that is no
+// better); the others get the message's K/Z/D report. After STARTTLS's 220 the client discards
+// everything it had read (response injection, security.md §1.2), shakes hands and says EHLO again.
+// Credentials are never in this chart's context (it is inspectable): `authenticate` holds them.
+// Side effects are named here and provided by src/services/rspawn.
 
-import { assign, fromPromise, setup } from "xstate";
+import { and, assign, fromPromise, not, setup } from "xstate";
+
+/** How the service wants TLS for this destination (control/tlsdestinations). */
+export type TlsPolicy = "off" | "opportunistic" | "required";
 
 /** What the send service asked for, and the settings the attempt needs. */
 export interface RemoteDeliveryInput {
+  /** The envelope sender as it goes between the angle brackets (qmail's quote() applied). */
   readonly sender: string;
-  readonly recipient: string;
+  /** The recipients, quoted as the sender is; results come back in this order. */
+  readonly recipients: readonly string[];
   /** control/helohost (defaults to control/me). */
   readonly helohost: string;
-  /** Use STARTTLS when the server offers it. */
-  readonly tls: boolean;
+  readonly tls: TlsPolicy;
+  /** The route holds credentials (`|user|pass`): AUTH before MAIL. */
+  readonly auth: boolean;
+  /** Bytes of the message, for SIZE (RFC 1870). */
+  readonly size: number;
+  /** The message holds bytes above 127: BODY=8BITMIME when offered (RFC 6152). */
+  readonly eightBit: boolean;
 }
 
 /** One place to connect to. */
 export interface Destination {
   readonly ip: string;
   readonly port: number;
+  /** SMTPS (a route to port 465): TLS from the first byte, no STARTTLS. */
+  readonly implicitTls: boolean;
 }
 
 export type HostsResult =
@@ -47,19 +66,36 @@ export interface Reply {
   readonly text: string;
 }
 
-/** qmail-rspawn's result for the recipient: the letter and the report qmail-remote's records make. */
+/** What a session learned that still holds when its connection is used again. */
+export interface SessionFacts {
+  /** EHLO keywords (upper case) and their parameters; empty after HELO. */
+  readonly extensions: Readonly<Record<string, string>>;
+  readonly tlsActive: boolean;
+  readonly authenticated: boolean;
+}
+
+export type Connected = { readonly kind: "fresh" } | { readonly kind: "reused"; readonly facts: SessionFacts } | { readonly kind: "failed" };
+
+/** qmail-rspawn's result for one recipient: the letter and the report qmail-remote's records make. */
 export interface RemoteDeliveryOutput {
   readonly status: "K" | "Z" | "D";
   readonly report: string;
 }
 
-interface RemoteDeliveryContext extends RemoteDeliveryInput {
+export interface RemoteDeliveryResults {
+  /** One per input recipient, in the same order. */
+  readonly results: readonly RemoteDeliveryOutput[];
+}
+
+interface RemoteDeliveryContext extends RemoteDeliveryInput, SessionFacts {
   readonly hosts: readonly Destination[];
   /** The host being tried (an index into hosts). */
   readonly index: number;
-  /** Set by STARTTLS's handshake: the session runs inside TLS now. */
-  readonly tlsActive: boolean;
-  readonly startTlsOffered: boolean;
+  /** A pooled connection turned out dead: take only fresh ones from now on. */
+  readonly freshOnly: boolean;
+  /** The reply to each recipient's RCPT, once asked. */
+  readonly rcptReplies: readonly (Reply | undefined)[];
+  /** The message's report (qmail-remote's final K/Z/D record). */
   readonly result: RemoteDeliveryOutput | undefined;
 }
 
@@ -71,53 +107,110 @@ const said = (reply: Reply): string => `Remote host said: ${reply.text}\n`;
 /** qmail's letter for a reply that ends the attempt: 5xx permanent, anything else temporary. */
 const letter = (reply: Reply): "Z" | "D" => (reply.code >= 500 ? "D" : "Z");
 
-/** The EHLO reply's keywords after the first line: does the server offer STARTTLS? */
-function offersStartTls(reply: Reply): boolean {
-  return reply.text
-    .split("\n")
-    .slice(1)
-    .some((line) => line.slice(4).trim().toUpperCase() === "STARTTLS");
+/** qmail-rspawn adds the message's report to a refused recipient's unless the message did better. */
+const RANK = { D: 0, Z: 1, K: 2 } as const;
+
+/** The EHLO reply's keywords after the first line, upper case, with their parameters. */
+export function extensionsOf(reply: Reply): Record<string, string> {
+  const found: Record<string, string> = {};
+  for (const line of reply.text.split("\n").slice(1)) {
+    const [keyword = "", ...rest] = line.slice(4).trim().split(/\s+/);
+    if (keyword !== "") found[keyword.toUpperCase()] = rest.join(" ");
+  }
+  return found;
 }
+
+const withoutKeyword = (extensions: Readonly<Record<string, string>>, keyword: string): Record<string, string> =>
+  Object.fromEntries(Object.entries(extensions).filter(([key]) => key !== keyword));
+
+const offers = (context: RemoteDeliveryContext, keyword: string): boolean => context.extensions[keyword] !== undefined;
+
+/** AUTH mechanisms the server offers that the service can use (RFC 4954; PLAIN and LOGIN only). */
+const usableMechanisms = (context: RemoteDeliveryContext): string[] =>
+  (context.extensions.AUTH ?? "").toUpperCase().split(/\s+/).filter((mechanism) => mechanism === "PLAIN" || mechanism === "LOGIN");
+
+const loopback = (ip: string): boolean => ip.startsWith("127.") || ip === "::1";
+
+// eslint-disable-next-line no-control-regex
+const needsUtf8 = (context: RemoteDeliveryContext): boolean => /[^\x00-\x7f]/.test(context.sender + context.recipients.join(""));
+
+/** MAIL FROM with the parameters the server's extensions allow (RFC 1870, 6152, 6531). */
+function mailLine(context: RemoteDeliveryContext): string {
+  let line = `MAIL FROM:<${context.sender}>`;
+  if (offers(context, "SIZE")) line += ` SIZE=${context.size}`;
+  if (context.eightBit && offers(context, "8BITMIME")) line += " BODY=8BITMIME";
+  if (needsUtf8(context) && offers(context, "SMTPUTF8")) line += " SMTPUTF8";
+  return line;
+}
+
+/** The server's SIZE limit, when it names one (0 or none means no limit). */
+const sizeLimit = (context: RemoteDeliveryContext): number => Number(context.extensions.SIZE || "0") || 0;
+
+const rcptLine = (recipient: string): string => `RCPT TO:<${recipient}>`;
 
 export const remoteDeliveryMachine = setup({
   types: {
     input: {} as RemoteDeliveryInput,
     context: {} as RemoteDeliveryContext,
-    output: {} as RemoteDeliveryOutput,
+    output: {} as RemoteDeliveryResults,
   },
   actors: {
     /** smtproutes, literals, MX and A/AAAA lookups, in qmail's order; a DNS failure as qmail reports it. */
-    findHosts: pending<{ recipient: string }, HostsResult>(),
-    /** Opens a connection within timeoutconnect; false when it cannot (refused, unreachable, timed out). */
-    connect: pending<Destination, boolean>(),
+    findHosts: pending<void, HostsResult>(),
+    /** A kept connection to the destination (unless `fresh`), else a new one within timeoutconnect. */
+    connect: pending<{ destination: Destination; fresh: boolean }, Connected>(),
     /** Writes `line` (CR LF added) if given, then reads the reply; rejects when the connection dies or times out. */
     exchange: pending<{ line: string | undefined }, Reply>(),
+    /** Writes every line in one write (RFC 2920), then reads as many replies, in order. */
+    exchangeAll: pending<{ lines: readonly string[] }, Reply[]>(),
     /** Writes the message, dot-stuffed with CR LF line ends, and the final `.`; rejects when the connection dies. */
     sendBody: pending<void, void>(),
-    /** Discards every byte read so far, then does the client side of the TLS handshake. */
+    /** Discards every byte read so far, then does the client side of the TLS handshake; rejects with the reason. */
     startTls: pending<void, void>(),
+    /** AUTH with the route's credentials by one of `mechanisms`; the server's last reply. */
+    authenticate: pending<{ mechanisms: readonly string[] }, Reply>(),
   },
   actions: {
     /** Sends QUIT without waiting for its reply (qmail: "waiting for remote side is just too ridiculous") and closes. */
     quit: () => {},
-    /** Closes the connection without a word, before trying the next host. */
+    /** Closes the connection without a word, before trying the next host or a fresh connection. */
     hangUp: () => {},
+    /** Leaves the connection, its session facts with it, for the next transaction to the destination. */
+    keep: (_, _facts: SessionFacts) => {},
     finish: assign({ result: (_, params: RemoteDeliveryOutput) => params }),
+    senderRejected: assign({
+      result: ({ context }, reply: Reply): RemoteDeliveryOutput => ({ status: letter(reply), report: `Connected to ${ip(context)} but sender was rejected.\n${said(reply)}` }),
+    }),
   },
   guards: {
-    startTlsWanted: ({ context }) => context.tls && context.startTlsOffered && !context.tlsActive,
+    startTlsWanted: ({ context }) => context.tls !== "off" && !context.tlsActive && offers(context, "STARTTLS"),
+    tlsMissing: ({ context }) => context.tls === "required" && !context.tlsActive,
+    authWanted: ({ context }) => context.auth && !context.authenticated,
+    // Credentials cross the wire only inside TLS — or to this host itself, where no wire is crossed.
+    authInClear: ({ context }) => !context.tlsActive && !loopback(ip(context)),
+    authOffered: ({ context }) => usableMechanisms(context).length > 0,
     hostsLeft: ({ context }) => context.index < context.hosts.length,
   },
 }).createMachine({
   id: "remote-delivery",
-  context: ({ input }) => ({ ...input, hosts: [], index: 0, tlsActive: false, startTlsOffered: false, result: undefined }),
+  context: ({ input }) => ({
+    ...input,
+    hosts: [],
+    index: 0,
+    freshOnly: false,
+    extensions: {},
+    tlsActive: false,
+    authenticated: false,
+    rcptReplies: [],
+    result: undefined,
+  }),
   initial: "checking",
   states: {
     checking: {
       // An address goes into a command line: a CR or LF in it would be a second command (security.md §1.5).
       always: [
         {
-          guard: ({ context }) => /[\r\n\0]/.test(context.sender + context.recipient),
+          guard: ({ context }) => /[\r\n\0]/.test(context.sender + context.recipients.join("")),
           target: "done",
           actions: { type: "finish", params: { status: "D", report: "Sorry, the envelope holds a line break, which SMTP cannot carry. (#5.1.3)\n" } },
         },
@@ -127,7 +220,6 @@ export const remoteDeliveryMachine = setup({
     findingHosts: {
       invoke: {
         src: "findHosts",
-        input: ({ context }) => ({ recipient: context.recipient }),
         onDone: [
           {
             guard: ({ event }) => event.output.ok,
@@ -160,17 +252,39 @@ export const remoteDeliveryMachine = setup({
     connecting: {
       invoke: {
         src: "connect",
-        input: ({ context }) => context.hosts[context.index]!,
+        input: ({ context }) => ({ destination: context.hosts[context.index]!, fresh: context.freshOnly }),
         onDone: [
-          { guard: ({ event }) => event.output, target: "connected" },
+          {
+            guard: ({ event }) => event.output.kind === "reused",
+            target: "connected.reset",
+            actions: assign(({ event }) => (event.output.kind === "reused" ? event.output.facts : {})),
+          },
+          {
+            guard: ({ event }) => event.output.kind === "fresh",
+            target: "connected.greeting",
+            actions: assign(({ context }) => ({ extensions: {}, tlsActive: context.hosts[context.index]!.implicitTls, authenticated: false })),
+          },
           { target: "nextHost", actions: assign({ index: ({ context }) => context.index + 1 }) },
         ],
         onError: { target: "nextHost", actions: assign({ index: ({ context }) => context.index + 1 }) },
       },
     },
     connected: {
+      // Entered by target: `reset` for a kept connection, `greeting` for a fresh one.
       initial: "greeting",
       states: {
+        reset: {
+          invoke: {
+            src: "exchange",
+            input: { line: "RSET" },
+            onDone: [
+              { guard: ({ event }) => event.output.code === 250, target: "envelope" },
+              { target: "#remote-delivery.connecting", actions: ["hangUp", assign({ freshOnly: true })] },
+            ],
+            // The server closed the kept connection meanwhile: nothing was sent, so a fresh one is no failure.
+            onError: { target: "#remote-delivery.connecting", actions: ["hangUp", assign({ freshOnly: true })] },
+          },
+        },
         greeting: {
           invoke: {
             src: "exchange",
@@ -193,25 +307,44 @@ export const remoteDeliveryMachine = setup({
             src: "exchange",
             input: ({ context }) => ({ line: `EHLO ${context.helohost}` }),
             onDone: [
-              { guard: ({ event }) => event.output.code === 250, target: "afterEhlo", actions: assign({ startTlsOffered: ({ event }) => offersStartTls(event.output) }) },
+              { guard: ({ event }) => event.output.code === 250, target: "afterEhlo", actions: assign({ extensions: ({ event }) => extensionsOf(event.output) }) },
               { target: "helo" },
             ],
             onError: { target: "#remote-delivery.died" },
           },
-        },
-        afterEhlo: {
-          always: [{ guard: "startTlsWanted", target: "startTls" }, { target: "mail" }],
         },
         helo: {
           invoke: {
             src: "exchange",
             input: ({ context }) => ({ line: `HELO ${context.helohost}` }),
             onDone: [
-              { guard: ({ event }) => event.output.code === 250, target: "mail" },
+              { guard: ({ event }) => event.output.code === 250, target: "afterEhlo", actions: assign({ extensions: {} }) },
               { target: "#remote-delivery.quitting", actions: { type: "finish", params: ({ context, event }) => ({ status: "Z", report: `Connected to ${ip(context)} but my name was rejected.\n${said(event.output)}` }) } },
             ],
             onError: { target: "#remote-delivery.died" },
           },
+        },
+        afterEhlo: {
+          always: [
+            { guard: "startTlsWanted", target: "startTls" },
+            {
+              guard: "tlsMissing",
+              target: "#remote-delivery.quitting",
+              actions: { type: "finish", params: ({ context }) => ({ status: "Z", report: `Connected to ${ip(context)} but it offers no TLS, which tlsdestinations requires. (#4.7.1)\n` }) },
+            },
+            {
+              guard: and(["authWanted", "authInClear"]),
+              target: "#remote-delivery.quitting",
+              actions: { type: "finish", params: ({ context }) => ({ status: "Z", report: `Connected to ${ip(context)} but will not send credentials without TLS. (#4.7.0)\n` }) },
+            },
+            {
+              guard: and(["authWanted", not("authOffered")]),
+              target: "#remote-delivery.quitting",
+              actions: { type: "finish", params: ({ context }) => ({ status: "Z", report: `Connected to ${ip(context)} but it offers no AUTH PLAIN or LOGIN. (#4.7.0)\n` }) },
+            },
+            { guard: "authWanted", target: "authenticating" },
+            { target: "envelope" },
+          ],
         },
         startTls: {
           invoke: {
@@ -219,8 +352,8 @@ export const remoteDeliveryMachine = setup({
             input: { line: "STARTTLS" },
             onDone: [
               { guard: ({ event }) => event.output.code === 220, target: "handshake" },
-              // Refused: the session goes on in the clear, as without the offer.
-              { target: "mail" },
+              // Refused: the session goes on in the clear, as without the offer (afterEhlo decides if it may).
+              { target: "afterEhlo", actions: assign({ extensions: ({ context }) => withoutKeyword(context.extensions, "STARTTLS") }) },
             ],
             onError: { target: "#remote-delivery.died" },
           },
@@ -229,20 +362,62 @@ export const remoteDeliveryMachine = setup({
           invoke: {
             src: "startTls",
             // RFC 3207 §4.2: what the server said before TLS (its EHLO keywords) no longer counts.
-            onDone: { target: "ehlo", actions: assign({ tlsActive: true, startTlsOffered: false }) },
+            onDone: { target: "ehlo", actions: assign({ tlsActive: true, extensions: {} }) },
             onError: {
               target: "#remote-delivery.quitting",
-              actions: { type: "finish", params: ({ context }) => ({ status: "Z", report: `Connected to ${ip(context)} but the TLS handshake failed. (#4.4.2)\n` }) },
+              actions: {
+                type: "finish",
+                params: ({ context, event }) => ({ status: "Z", report: `Connected to ${ip(context)} but the TLS handshake failed: ${(event.error as Error).message} (#4.4.2)\n` }),
+              },
             },
+          },
+        },
+        authenticating: {
+          invoke: {
+            src: "authenticate",
+            input: ({ context }) => ({ mechanisms: usableMechanisms(context) }),
+            onDone: [
+              { guard: ({ event }) => event.output.code === 235, target: "envelope", actions: assign({ authenticated: true }) },
+              // Credentials are the route's, fixed by the postmaster: a refusal waits for a fix rather than bounce.
+              { target: "#remote-delivery.quitting", actions: { type: "finish", params: ({ context, event }) => ({ status: "Z", report: `Connected to ${ip(context)} but authentication was rejected.\n${said(event.output)}` }) } },
+            ],
+            onError: { target: "#remote-delivery.died" },
+          },
+        },
+        envelope: {
+          always: [
+            {
+              guard: ({ context }) => needsUtf8(context) && !offers(context, "SMTPUTF8"),
+              target: "#remote-delivery.keeping",
+              actions: { type: "finish", params: ({ context }) => ({ status: "D", report: `${ip(context)} does not support SMTPUTF8, which the addresses need. (#5.6.7)\n` }) },
+            },
+            {
+              guard: ({ context }) => sizeLimit(context) > 0 && context.size > sizeLimit(context),
+              target: "#remote-delivery.keeping",
+              actions: { type: "finish", params: ({ context }) => ({ status: "D", report: `${ip(context)} takes messages of at most ${sizeLimit(context)} bytes; this one has ${context.size}. (#5.3.4)\n` }) },
+            },
+            { guard: ({ context }) => offers(context, "PIPELINING"), target: "pipelined" },
+            { target: "mail" },
+          ],
+        },
+        pipelined: {
+          invoke: {
+            src: "exchangeAll",
+            input: ({ context }) => ({ lines: [mailLine(context), ...context.recipients.map(rcptLine)] }),
+            onDone: [
+              { guard: ({ event }) => event.output[0]!.code >= 400, target: "#remote-delivery.keeping", actions: { type: "senderRejected", params: ({ event }) => event.output[0]! } },
+              { target: "rcptDone", actions: assign({ rcptReplies: ({ event }) => event.output.slice(1) }) },
+            ],
+            onError: { target: "#remote-delivery.died" },
           },
         },
         mail: {
           invoke: {
             src: "exchange",
-            input: ({ context }) => ({ line: `MAIL FROM:<${context.sender}>` }),
+            input: ({ context }) => ({ line: mailLine(context) }),
             onDone: [
               { guard: ({ event }) => event.output.code < 400, target: "rcpt" },
-              { target: "#remote-delivery.quitting", actions: { type: "finish", params: ({ context, event }) => ({ status: letter(event.output), report: `Connected to ${ip(context)} but sender was rejected.\n${said(event.output)}` }) } },
+              { target: "#remote-delivery.keeping", actions: { type: "senderRejected", params: ({ event }) => event.output } },
             ],
             onError: { target: "#remote-delivery.died" },
           },
@@ -250,20 +425,18 @@ export const remoteDeliveryMachine = setup({
         rcpt: {
           invoke: {
             src: "exchange",
-            input: ({ context }) => ({ line: `RCPT TO:<${context.recipient}>` }),
-            onDone: [
-              { guard: ({ event }) => event.output.code < 400, target: "data" },
-              {
-                // qmail-remote's recipient record, then its final "Giving up" (no recipient was accepted).
-                target: "#remote-delivery.quitting",
-                actions: {
-                  type: "finish",
-                  params: ({ context, event }) => ({ status: letter(event.output), report: `${ip(context)} does not like recipient.\n${said(event.output)}Giving up on ${ip(context)}.\n` }),
-                },
-              },
-            ],
+            input: ({ context }) => ({ line: rcptLine(context.recipients[context.rcptReplies.length]!) }),
+            onDone: { target: "rcptDone", actions: assign({ rcptReplies: ({ context, event }) => [...context.rcptReplies, event.output] }) },
             onError: { target: "#remote-delivery.died" },
           },
+        },
+        rcptDone: {
+          always: [
+            { guard: ({ context }) => context.rcptReplies.length < context.recipients.length, target: "rcpt" },
+            { guard: ({ context }) => context.rcptReplies.some((reply) => reply !== undefined && reply.code < 400), target: "data" },
+            // qmail-remote's final record when no recipient was accepted.
+            { target: "#remote-delivery.keeping", actions: { type: "finish", params: ({ context }) => ({ status: "D", report: `Giving up on ${ip(context)}.\n` }) } },
+          ],
         },
         data: {
           invoke: {
@@ -271,7 +444,7 @@ export const remoteDeliveryMachine = setup({
             input: { line: "DATA" },
             onDone: [
               { guard: ({ event }) => event.output.code === 354, target: "body" },
-              { target: "#remote-delivery.quitting", actions: { type: "finish", params: ({ context, event }) => ({ status: letter(event.output), report: `${ip(context)} failed on DATA command.\n${said(event.output)}` }) } },
+              { target: "#remote-delivery.keeping", actions: { type: "finish", params: ({ context, event }) => ({ status: letter(event.output), report: `${ip(context)} failed on DATA command.\n${said(event.output)}` }) } },
             ],
             onError: { target: "#remote-delivery.died" },
           },
@@ -284,8 +457,8 @@ export const remoteDeliveryMachine = setup({
             src: "exchange",
             input: { line: undefined },
             onDone: [
-              { guard: ({ event }) => event.output.code < 400, target: "#remote-delivery.quitting", actions: { type: "finish", params: ({ context, event }) => ({ status: "K", report: `${ip(context)} accepted message.\n${said(event.output)}` }) } },
-              { target: "#remote-delivery.quitting", actions: { type: "finish", params: ({ context, event }) => ({ status: letter(event.output), report: `${ip(context)} failed after I sent the message.\n${said(event.output)}` }) } },
+              { guard: ({ event }) => event.output.code < 400, target: "#remote-delivery.keeping", actions: { type: "finish", params: ({ context, event }) => ({ status: "K", report: `${ip(context)} accepted message.\n${said(event.output)}` }) } },
+              { target: "#remote-delivery.keeping", actions: { type: "finish", params: ({ context, event }) => ({ status: letter(event.output), report: `${ip(context)} failed after I sent the message.\n${said(event.output)}` }) } },
             ],
             // The final dot went out: the server may have taken the message before the connection died.
             onError: {
@@ -306,11 +479,28 @@ export const remoteDeliveryMachine = setup({
       entry: "quit",
       always: "done",
     },
+    // The transaction ended with a reply: the session is sane and can carry the next one.
+    keeping: {
+      entry: { type: "keep", params: ({ context }) => ({ extensions: context.extensions, tlsActive: context.tlsActive, authenticated: context.authenticated }) },
+      always: "done",
+    },
     done: { type: "final" },
   },
-  output: ({ context }) => context.result!,
+  output: ({ context }) => ({ results: perRecipient(context) }),
 });
 
 function ip(context: RemoteDeliveryContext): string {
   return context.hosts[context.index]!.ip;
+}
+
+/** qmail-rspawn's combination of a recipient record with the message's final record. */
+function perRecipient(context: RemoteDeliveryContext): RemoteDeliveryOutput[] {
+  const final = context.result!;
+  return context.recipients.map((_, i) => {
+    const reply = context.rcptReplies[i];
+    if (reply === undefined || reply.code < 400) return final;
+    const status = letter(reply);
+    const own = `${ip(context)} does not like recipient.\n${said(reply)}`;
+    return { status, report: RANK[final.status] <= RANK[status] ? own + final.report : own };
+  });
 }

@@ -1,7 +1,8 @@
 // smtp-session: one SMTP connection to qmail-smtpd as s/qmail answers it (qmail-behaviour.md §5).
 //
 //   greeting ─→ commands (reading ⇄ dispatching) ─→ quit / closed
-//                 ├─ mail, rcpt        envelope checks, relay check (fail closed)
+//                 ├─ mail, rcpt        syntax, then the provided sender / recipient checks
+//                 │                    (s/qmail's filters, relay, verification), tarpit
 //                 ├─ auth              PLAIN / LOGIN / CRAM-MD5 exchange → checking → 235 / (delay) 535
 //                 ├─ data              354, the body streamed into the queue → 250 ok … / 4xx 5xx
 //                 └─ tls               220, handshake, then every piece of session state forgotten
@@ -9,11 +10,13 @@
 // The machine pulls its input: each state that wants a line invokes `readLine`, so a pipelined
 // command is only read once the previous one is answered, and bytes a client sent after STARTTLS
 // are never parsed (`startTls` discards them — security.md §1.2). Replies go out through the
-// `reply` action, in order; the service's implementation writes them. Pure: imports only xstate and the syntax helpers; the
-// service provides readLine, receiveMessage, startTls, checkPassword and the rcpthosts guard.
+// `reply` action, in order; the service's implementation writes them; `note` marks what the
+// s/qmail-style log records (who, what, result). Pure: imports only xstate and the syntax
+// helpers; the service provides readLine, receiveMessage, startTls, checkPassword, checkSender
+// and checkRecipient.
 
 import { assign, fromPromise, setup } from "xstate";
-import { addressDomain, decodeBase64, encodeBase64, parseAddress, parseCommand, plainCredentials, type Command, type Credentials } from "./smtp-syntax.js";
+import { decodeBase64, encodeBase64, parseAddress, parseCommand, plainCredentials, type Command, type Credentials } from "./smtp-syntax.js";
 
 export type AuthMechanism = "LOGIN" | "PLAIN" | "CRAM-MD5";
 
@@ -25,6 +28,12 @@ export interface SmtpSessionInput {
   /** DATABYTES / control/databytes; 0 = no limit. Announced in EHLO and checked against SIZE=. */
   readonly databytes: number;
   readonly maxRecipients: number;
+  /** TARPITCOUNT / TARPITDELAY, for clients that may not relay; undefined = off. */
+  readonly tarpit: { readonly count: number; readonly delayMs: number; readonly refuseData: boolean } | undefined;
+  /** RECIPIENTS450: an unknown recipient is a temporary failure (450), not 550. */
+  readonly recipients450: boolean;
+  /** Bad, unknown and over-long commands a session may send before it is dropped. */
+  readonly maxErrors: number;
   readonly tls: {
     /** STARTTLS may be offered (UCSPITLS set, not `-`, and a certificate is loaded). */
     readonly offered: boolean;
@@ -59,7 +68,42 @@ export interface MessageInput {
   readonly helo: string | undefined;
   readonly tls: boolean;
   readonly authUser: string | undefined;
+  readonly authProtocol: AuthMechanism | undefined;
   readonly databytes: number;
+}
+
+/** MAIL's checks (HELOCHECK, badmailfrom, MFDNSCHECK); `helo` undefined = none was sent. */
+export interface SenderCheck {
+  readonly sender: string;
+  readonly helo: string | undefined;
+  readonly relay: boolean;
+}
+
+export type SenderVerdict =
+  /** MAIL is refused now (`451 DNS temporary failure`). */
+  | { readonly kind: "refused"; readonly text: string; readonly reason: string }
+  /** MAIL is accepted; a refusal, if any, is what every RCPT of the transaction will get. */
+  | { readonly kind: "accepted"; readonly rcptRefusal?: { readonly text: string; readonly reason: string } };
+
+/** RCPT's checks: relay (rcpthosts), badrcptto, control/recipients; `address` is as parsed. */
+export interface RecipientCheck {
+  readonly address: string;
+  readonly relay: boolean;
+}
+
+export type RecipientVerdict =
+  /** `address` as it is to be queued (localiphost may have rewritten it). */
+  | { readonly kind: "accepted"; readonly address: string }
+  | { readonly kind: "refused"; readonly text: string; readonly reason: string }
+  | { readonly kind: "unknown" }
+  | { readonly kind: "unavailable" };
+
+/** One record for the s/qmail-style log: what was decided about which command. */
+export interface SessionNote {
+  readonly result: "Accept" | "Reject" | "Deferred";
+  readonly what: "AUTH" | "MAIL" | "RCPT" | "DATA";
+  readonly reason: string;
+  readonly recipient?: string;
 }
 
 export type MessageOutcome =
@@ -89,10 +133,20 @@ export interface SmtpSessionContext extends SmtpSessionInput {
   readonly recipients: readonly string[];
   readonly tlsActive: boolean;
   readonly authUser: string | undefined;
+  readonly authProtocol: AuthMechanism | undefined;
   readonly pendingAuth: PendingAuth | undefined;
   /** What the last auth step decoded: credentials to check, or the failure to report. */
   readonly authStep: Credentials | PasswordCheck | "malformed" | "canceled" | "failed" | undefined;
   readonly challengeCount: number;
+  /** What every RCPT of this transaction gets, from MAIL's checks. */
+  readonly rcptRefusal: { readonly text: string; readonly reason: string } | undefined;
+  /** RCPT commands of this transaction that reached the checks (TARPITCOUNT counts them). */
+  readonly rcptCount: number;
+  /** Unknown recipients in this session (TARPITCOUNT's other use). */
+  readonly unknownRecipients: number;
+  readonly errors: number;
+  /** The messages queued in this session, for the connection's log line. */
+  readonly queued: number;
 }
 
 export const REPLIES = {
@@ -122,6 +176,12 @@ export const REPLIES = {
   authUnknown: "504 auth type unimplemented (#5.5.1)",
   authCanceled: "501 auth exchange canceled (#5.0.0)",
   authMalformed: "501 malformed auth input (#5.5.4)",
+  unknownRecipient: "550 sorry, no mailbox by that name (#5.7.1)",
+  unknownRecipient450: "450 sorry, mailbox currently unavailable (#4.2.1)",
+  recipientsUnavailable: "421 unable to check recipients (#4.3.0)",
+  dataRefused: "503 DATA command not accepted at this time (#5.5.1)",
+  tooManyErrors: "421 too many unrecognized commands, closing connection (#4.7.0)",
+  checkFailed: "451 temporary failure (#4.3.0)",
 } as const;
 
 const pending = <I, O>() => fromPromise<O, I>(() => new Promise<O>(() => {}));
@@ -141,6 +201,7 @@ function ehloLines(context: SmtpSessionContext): string {
   return lines.map((line, i) => `250${i === lines.length - 1 ? " " : "-"}${line}`).join("\r\n");
 }
 
+/** MAIL's reply when it is refused before the provided checks; else the sender to check. */
 function mailVerdict(context: SmtpSessionContext): string | { sender: string } {
   if (context.tls.required && !context.tlsActive) return REPLIES.tlsRequired;
   if (context.auth.required && context.authUser === undefined) return REPLIES.authRequired;
@@ -154,15 +215,42 @@ function mailVerdict(context: SmtpSessionContext): string | { sender: string } {
   return { sender: parsed.address };
 }
 
-type RcptVerdict = string | { recipient: string; needsRcpthosts: boolean };
+/** RELAYCLIENT, or AUTH (which s/qmail treats as RELAYCLIENT=""): relaying allowed, filters relaxed. */
+export function mayRelay(context: SmtpSessionContext): boolean {
+  return context.relayClient !== undefined || context.authUser !== undefined;
+}
 
-function rcptVerdict(context: SmtpSessionContext): RcptVerdict {
+/** Tarpitting applies: a non-relay client, TARPITCOUNT set. */
+const tarpitted = (context: SmtpSessionContext): boolean => context.tarpit !== undefined && !mayRelay(context);
+
+/** RCPT's reply when it is refused before any provided check runs; else the address to check. */
+function rcptVerdict(context: SmtpSessionContext): string | { address: string } {
   if (context.sender === undefined) return REPLIES.mailFirst;
   const parsed = parseAddress(context.command.argument, true);
   if (parsed === undefined) return REPLIES.syntax;
   if (context.recipients.length >= context.maxRecipients) return REPLIES.tooManyRecipients;
-  if (context.relayClient !== undefined) return { recipient: parsed.address + context.relayClient, needsRcpthosts: false };
-  return { recipient: parsed.address, needsRcpthosts: context.authUser === undefined && addressDomain(parsed.address) !== undefined };
+  if (tarpitted(context) && context.unknownRecipients >= context.tarpit!.count) return REPLIES.tooManyRecipients;
+  return { address: parsed.address };
+}
+
+/** The log's word for how DATA ended. */
+function outcomeReason(outcome: MessageOutcome): string {
+  switch (outcome.kind) {
+    case "queued":
+      return `Queued qp ${outcome.qp}`;
+    case "queue-failed":
+      return `Queue_Failed ${outcome.text.slice(1)}`;
+    case "too-big":
+      return "Invalid_Size";
+    case "too-many-hops":
+      return "Too_Many_Hops";
+    case "bare-line-end":
+      return "Bare_Line_End";
+    case "timeout":
+      return "Timeout";
+    case "closed":
+      return "Client_Gone";
+  }
 }
 
 function outcomeReply(outcome: MessageOutcome): string | undefined {
@@ -216,19 +304,20 @@ export const smtpSessionMachine = setup({
     /** Discards every byte read so far, then does the server side of the TLS handshake. */
     startTls: pending<void, void>(),
     checkPassword: pending<PasswordCheck, boolean>(),
+    checkSender: pending<SenderCheck, SenderVerdict>(),
+    checkRecipient: pending<RecipientCheck, RecipientVerdict>(),
   },
   actions: {
     /** Writes one reply (lines joined by CR LF, without the last CR LF). */
     reply: (_, _params: { text: string }) => {},
+    /** Records a decision for the log. */
+    note: (_, _params: SessionNote) => {},
     /** RSET, HELO, EHLO and a finished DATA end the mail transaction. */
-    clearTransaction: assign({ sender: undefined, recipients: () => [] }),
-  },
-  guards: {
-    /** rcpthosts / morercpthosts for a client that may not relay; fail closed until provided. */
-    rcptHostAllowed: (_, _params: { address: string }) => false,
+    clearTransaction: assign({ sender: undefined, recipients: () => [], rcptRefusal: undefined, rcptCount: 0 }),
   },
   delays: {
     authFailure: ({ context }) => context.auth.failureDelayMs,
+    tarpit: ({ context }) => context.tarpit?.delayMs ?? 0,
   },
 }).createMachine({
   id: "smtp-session",
@@ -240,9 +329,15 @@ export const smtpSessionMachine = setup({
     recipients: [],
     tlsActive: input.tls.active,
     authUser: undefined,
+    authProtocol: undefined,
     pendingAuth: undefined,
     authStep: undefined,
     challengeCount: 0,
+    rcptRefusal: undefined,
+    rcptCount: 0,
+    unknownRecipients: 0,
+    errors: 0,
+    queued: 0,
   }),
   initial: "commands",
   entry: { type: "reply" as const, params: ({ context }) => ({ text: `220 ${context.greeting} ESMTP` }) },
@@ -255,7 +350,7 @@ export const smtpSessionMachine = setup({
             src: "readLine",
             onDone: [
               { guard: ({ event }) => event.output.kind === "line", target: "dispatching", actions: assign({ command: ({ event }) => parseCommand((event.output as { text: string }).text) }) },
-              { guard: ({ event }) => event.output.kind === "overlong", target: "reading", reenter: true, actions: { type: "reply" as const, params: { text: REPLIES.lineTooLong } } },
+              { guard: ({ event }) => event.output.kind === "overlong", target: "erred", actions: { type: "reply" as const, params: { text: REPLIES.lineTooLong } } },
               { guard: ({ event }) => event.output.kind === "timeout", target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.timeout } } },
               { target: "#smtp-session.closed" },
             ],
@@ -283,56 +378,149 @@ export const smtpSessionMachine = setup({
             { guard: ({ context }) => context.command.verb === "HELP", target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.help } } },
             { guard: ({ context }) => context.command.verb === "STARTTLS", target: "starttls" },
             { guard: ({ context }) => context.command.verb === "AUTH", target: "#smtp-session.auth" },
-            { target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.unimplemented } } },
+            { target: "erred", actions: { type: "reply" as const, params: { text: REPLIES.unimplemented } } },
+          ],
+        },
+        erred: {
+          // Unknown, malformed and over-long commands are counted: a client that keeps sending
+          // them is probing or confused, and is dropped rather than served forever.
+          entry: assign({ errors: ({ context }) => context.errors + 1 }),
+          always: [
+            { guard: ({ context }) => context.errors >= context.maxErrors, target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.tooManyErrors } } },
+            { target: "reading" },
           ],
         },
         mail: {
           always: [
             {
+              guard: ({ context }) => mailVerdict(context) === REPLIES.syntax,
+              target: "erred",
+              actions: { type: "reply" as const, params: { text: REPLIES.syntax } },
+            },
+            {
               guard: ({ context }) => typeof mailVerdict(context) === "string",
               target: "reading",
               actions: { type: "reply" as const, params: ({ context }) => ({ text: mailVerdict(context) as string }) },
             },
-            {
-              target: "reading",
-              actions: [
-                assign({ sender: ({ context }) => (mailVerdict(context) as { sender: string }).sender, recipients: [] }),
-                { type: "reply" as const, params: { text: "250 ok" } },
-              ],
-            },
+            { target: "checkingSender" },
           ],
+        },
+        checkingSender: {
+          invoke: {
+            src: "checkSender",
+            input: ({ context }) => ({ sender: (mailVerdict(context) as { sender: string }).sender, helo: context.helo, relay: mayRelay(context) }),
+            onDone: [
+              {
+                guard: ({ event }) => event.output.kind === "refused",
+                target: "reading",
+                actions: [
+                  { type: "reply" as const, params: ({ event }) => ({ text: (event.output as { text: string }).text }) },
+                  { type: "note" as const, params: ({ event }) => ({ result: "Deferred" as const, what: "MAIL" as const, reason: (event.output as { reason: string }).reason }) },
+                ],
+              },
+              {
+                target: "reading",
+                actions: [
+                  assign({
+                    sender: ({ context }) => (mailVerdict(context) as { sender: string }).sender,
+                    recipients: [],
+                    rcptCount: 0,
+                    rcptRefusal: ({ event }) => (event.output.kind === "accepted" ? event.output.rcptRefusal : undefined),
+                  }),
+                  { type: "reply" as const, params: { text: "250 ok" } },
+                ],
+              },
+            ],
+            onError: { target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.checkFailed } } },
+          },
         },
         rcpt: {
           always: [
+            {
+              guard: ({ context }) => rcptVerdict(context) === REPLIES.syntax,
+              target: "erred",
+              actions: { type: "reply" as const, params: { text: REPLIES.syntax } },
+            },
             {
               guard: ({ context }) => typeof rcptVerdict(context) === "string",
               target: "reading",
               actions: { type: "reply" as const, params: ({ context }) => ({ text: rcptVerdict(context) as string }) },
             },
             {
-              guard: ({ context }) => !(rcptVerdict(context) as { needsRcpthosts: boolean }).needsRcpthosts,
-              target: "accepted",
+              guard: ({ context }) => context.rcptRefusal !== undefined,
+              target: "reading",
+              actions: [
+                { type: "reply" as const, params: ({ context }) => ({ text: context.rcptRefusal!.text }) },
+                { type: "note" as const, params: ({ context }) => ({ result: "Reject" as const, what: "RCPT" as const, reason: context.rcptRefusal!.reason, recipient: (rcptVerdict(context) as { address: string }).address }) },
+              ],
             },
             {
-              guard: { type: "rcptHostAllowed", params: ({ context }) => ({ address: (rcptVerdict(context) as { recipient: string }).recipient }) },
-              target: "accepted",
+              // TARPITCOUNT: from the n-th RCPT of a transaction on, each answer waits TARPITDELAY.
+              guard: ({ context }) => tarpitted(context) && context.rcptCount + 1 >= context.tarpit!.count && context.tarpit!.delayMs > 0,
+              target: "tarpitting",
+              actions: assign({ rcptCount: ({ context }) => context.rcptCount + 1 }),
             },
-            { target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.relay } } },
+            { target: "checkingRecipient", actions: assign({ rcptCount: ({ context }) => context.rcptCount + 1 }) },
           ],
         },
-        accepted: {
-          always: {
-            target: "reading",
-            actions: [
-              assign({ recipients: ({ context }) => [...context.recipients, (rcptVerdict(context) as { recipient: string }).recipient] }),
-              { type: "reply" as const, params: { text: "250 ok" } },
+        tarpitting: {
+          after: { tarpit: { target: "checkingRecipient" } },
+        },
+        checkingRecipient: {
+          invoke: {
+            src: "checkRecipient",
+            input: ({ context }) => ({ address: (rcptVerdict(context) as { address: string }).address, relay: mayRelay(context) }),
+            onDone: [
+              {
+                guard: ({ event }) => event.output.kind === "accepted",
+                target: "reading",
+                actions: [
+                  // RELAYCLIENT's value is appended to every recipient (qmail's relay suffix).
+                  assign({ recipients: ({ context, event }) => [...context.recipients, (event.output as { address: string }).address + (context.relayClient ?? "")] }),
+                  { type: "reply" as const, params: { text: "250 ok" } },
+                ],
+              },
+              {
+                guard: ({ event }) => event.output.kind === "refused",
+                target: "reading",
+                actions: [
+                  { type: "reply" as const, params: ({ event }) => ({ text: (event.output as { text: string }).text }) },
+                  { type: "note" as const, params: ({ context, event }) => ({ result: "Reject" as const, what: "RCPT" as const, reason: (event.output as { reason: string }).reason, recipient: (rcptVerdict(context) as { address: string }).address }) },
+                ],
+              },
+              {
+                guard: ({ event }) => event.output.kind === "unknown",
+                target: "reading",
+                actions: [
+                  assign({ unknownRecipients: ({ context }) => context.unknownRecipients + 1 }),
+                  { type: "reply" as const, params: ({ context }) => ({ text: context.recipients450 ? REPLIES.unknownRecipient450 : REPLIES.unknownRecipient }) },
+                  { type: "note" as const, params: ({ context }) => ({ result: context.recipients450 ? ("Deferred" as const) : ("Reject" as const), what: "RCPT" as const, reason: "Failed_Rcptto", recipient: (rcptVerdict(context) as { address: string }).address }) },
+                ],
+              },
+              {
+                target: "#smtp-session.closed",
+                actions: [
+                  { type: "reply" as const, params: { text: REPLIES.recipientsUnavailable } },
+                  { type: "note" as const, params: ({ context }) => ({ result: "Deferred" as const, what: "RCPT" as const, reason: "Recipients_Unavailable", recipient: (rcptVerdict(context) as { address: string }).address }) },
+                ],
+              },
             ],
+            onError: { target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.checkFailed } } },
           },
         },
         data: {
           always: [
             { guard: ({ context }) => context.sender === undefined, target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.mailFirst } } },
             { guard: ({ context }) => context.recipients.length === 0, target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.rcptFirst } } },
+            {
+              // TARPITDELAY=999: a client that ran into the tarpit may not send at all.
+              guard: ({ context }) => tarpitted(context) && context.tarpit!.refuseData && context.unknownRecipients >= context.tarpit!.count,
+              target: "#smtp-session.closed",
+              actions: [
+                { type: "reply" as const, params: { text: REPLIES.dataRefused } },
+                { type: "note" as const, params: { result: "Reject" as const, what: "DATA" as const, reason: "Tarpit" } },
+              ],
+            },
             { target: "receiving", actions: { type: "reply" as const, params: { text: "354 go ahead" } } },
           ],
         },
@@ -345,6 +533,7 @@ export const smtpSessionMachine = setup({
               helo: context.helo,
               tls: context.tlsActive,
               authUser: context.authUser,
+              authProtocol: context.authProtocol,
               databytes: context.databytes,
             }),
             onDone: [
@@ -353,9 +542,20 @@ export const smtpSessionMachine = setup({
               {
                 guard: ({ event }) => ["bare-line-end", "timeout", "closed"].includes(event.output.kind),
                 target: "#smtp-session.closed",
-                actions: { type: "reply" as const, params: ({ event }) => ({ text: outcomeReply(event.output) ?? "" }) },
+                actions: [
+                  { type: "reply" as const, params: ({ event }) => ({ text: outcomeReply(event.output) ?? "" }) },
+                  { type: "note" as const, params: ({ event }) => ({ result: "Reject" as const, what: "DATA" as const, reason: outcomeReason(event.output) }) },
+                ],
               },
-              { target: "reading", actions: ["clearTransaction", { type: "reply" as const, params: ({ event }) => ({ text: outcomeReply(event.output)! }) }] },
+              {
+                target: "reading",
+                actions: [
+                  { type: "note" as const, params: ({ event }) => ({ result: event.output.kind === "queued" ? ("Accept" as const) : ("Reject" as const), what: "DATA" as const, reason: outcomeReason(event.output) }) },
+                  assign({ queued: ({ context, event }) => context.queued + (event.output.kind === "queued" ? 1 : 0) }),
+                  "clearTransaction",
+                  { type: "reply" as const, params: ({ event }) => ({ text: outcomeReply(event.output)! }) },
+                ],
+              },
             ],
             onError: { target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: "451 qqt failure (#4.3.0)" } } },
           },
@@ -373,7 +573,7 @@ export const smtpSessionMachine = setup({
             // RFC 3207 §4.2: nothing learnt before TLS survives it — HELO name, envelope, AUTH.
             onDone: {
               target: "reading",
-              actions: assign({ tlsActive: true, helo: undefined, sender: undefined, recipients: [], authUser: undefined }),
+              actions: assign({ tlsActive: true, helo: undefined, sender: undefined, recipients: [], authUser: undefined, authProtocol: undefined, rcptRefusal: undefined, rcptCount: 0 }),
             },
             onError: { target: "#smtp-session.closed" },
           },
@@ -457,7 +657,11 @@ export const smtpSessionMachine = setup({
               {
                 guard: ({ event }) => event.output,
                 target: "#smtp-session.commands.reading",
-                actions: [assign({ authUser: ({ context }) => (context.authStep as PasswordCheck).user, pendingAuth: undefined, authStep: undefined }), { type: "reply" as const, params: { text: REPLIES.authOk } }],
+                actions: [
+                  assign({ authUser: ({ context }) => (context.authStep as PasswordCheck).user, authProtocol: ({ context }) => (context.authStep as PasswordCheck).mechanism, pendingAuth: undefined, authStep: undefined }),
+                  { type: "reply" as const, params: { text: REPLIES.authOk } },
+                  { type: "note" as const, params: ({ context }) => ({ result: "Accept" as const, what: "AUTH" as const, reason: `${context.authProtocol}` }) },
+                ],
               },
               { target: "failing" },
             ],
@@ -466,7 +670,10 @@ export const smtpSessionMachine = setup({
         },
         failing: {
           // s/qmail sleeps before it answers a failure, to slow down password guessing.
-          entry: assign({ pendingAuth: undefined, authStep: undefined }),
+          entry: [
+            { type: "note" as const, params: ({ context }) => ({ result: "Reject" as const, what: "AUTH" as const, reason: context.pendingAuth?.mechanism ?? "AUTH" }) },
+            assign({ pendingAuth: undefined, authStep: undefined }),
+          ],
           after: { authFailure: { target: "#smtp-session.commands.reading", actions: { type: "reply" as const, params: { text: REPLIES.authFailed } } } },
         },
       },

@@ -1,6 +1,7 @@
 // Before `npm test`: makes sure the real tools the tests talk to are installed — daemontools
 // (svstat, svc, supervise, multilog, tai64nlocal), ucspi-tcp (tcpserver, tcprules,
-// tcprulescheck), the cdb tools (freecdb, tinycdb) and openssl. As root it installs what is
+// tcprulescheck), the cdb tools (freecdb, tinycdb), openssl, swaks, and python3 and Dovecot's imap
+// (lspawn's mailboxes are read back with them). As root it installs what is
 // missing with apt-get; otherwise it names the packages to install and fails.
 
 import { execFileSync } from "node:child_process";
@@ -12,6 +13,8 @@ const needed = {
   tinycdb: ["cdb"],
   openssl: ["openssl"],
   swaks: ["swaks"],
+  python3: ["python3"],
+  "dovecot-imapd": ["/usr/lib/dovecot/imap"],
 };
 
 const has = (command) => {

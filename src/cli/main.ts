@@ -1,9 +1,13 @@
 #!/usr/bin/env node
 // `tsqmail COMMAND [ARGS…]`: qmail's tools under one command. Dispatches to the command files
-// in commands/; a usage error prints the usage and exits 100, as qmail's programs do.
+// in commands/ (run through a symlink named `sendmail` or `mailq`, to that command); a usage
+// error prints the usage and exits 100, as qmail's programs do.
 
+import { basename } from "node:path";
 import { commands } from "./commands/index.js";
 import { UsageError, type CliIo } from "./command.js";
+
+const INVOKED_AS = ["sendmail", "mailq"];
 
 function help(io: CliIo): void {
   io.stdout.write("usage: tsqmail COMMAND [ARGS...]\n\n");
@@ -34,7 +38,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
 }
 
 const io: CliIo = { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr, env: process.env };
-main(process.argv.slice(2), io).then(
+// Run through a symlink named `sendmail` or `mailq`, the program is that command (as qmail's are).
+const invokedAs = basename(process.argv[1] ?? "");
+const argv = INVOKED_AS.includes(invokedAs) ? [invokedAs, ...process.argv.slice(2)] : process.argv.slice(2);
+main(argv, io).then(
   (code) => {
     process.exitCode = code;
   },

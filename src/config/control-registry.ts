@@ -76,6 +76,7 @@ export const CONTROL_FILES = {
   doublebounceto: line(false, "postmaster", ["send"], "restart", "local part of the double-bounce recipient"),
   // qmail-lspawn / qmail-local (qmail-start's argument in qmail)
   defaultdelivery: line(false, "./Maildir/", ["lspawn"], "restart", "delivery for a user without a .qmail file"),
+  maildirquotabounce: integer(0, ["lspawn"], "restart", "1: mail over a Maildir++ quota bounces; 0: it waits in the queue"),
   // qmail-inject
   defaultdomain: line(true, "defaultdomain", ["inject"], "reload", "domain added to host names without a dot"),
   defaulthost: line(true, "defaulthost", ["inject"], "reload", "host added to addresses without @"),
@@ -100,9 +101,10 @@ export const CONTROL_FILES = {
   helohost: line(true, undefined, ["rspawn"], "reload", "name sent in HELO/EHLO"),
   timeoutconnect: integer(60, ["rspawn"], "reload", "seconds to wait for a connection"),
   timeoutremote: integer(1200, ["rspawn"], "reload", "seconds to wait for a remote server"),
-  smtproutes: map(["rspawn"], "reload", "artificial SMTP routes: domain:relay[;port]"),
+  smtproutes: map(["rspawn"], "reload", "artificial SMTP routes: domain:relay[|user|pass][;port]; !@ for bounces"),
+  outgoingip: line(false, undefined, ["rspawn"], "reload", "local IP address remote deliveries connect from"),
   qmtproutes: map(["rspawn"], "reload", "artificial QMTP routes: domain:relay[;port]"),
-  tlsdestinations: map(["rspawn"], "reload", "TLS requirements per destination"),
+  tlsdestinations: map(["rspawn"], "reload", "destinations that require TLS: domain:cafile (certificate checked)"),
   authsenders: map(["rspawn"], "reload", "SMTP AUTH relays per sender"),
   domainips: map(["rspawn"], "reload", "local IP to send from per domain"),
   domaincerts: map(["rspawn"], "reload", "client certificate per domain"),

@@ -55,6 +55,8 @@ export interface ConnectOptions {
   readonly port: number;
   /** How long the connection may take to open. */
   readonly timeoutMs: number;
+  /** The local address to send from (control/outgoingip); the system's choice when undefined. */
+  readonly localAddress?: string | undefined;
 }
 
 /**
@@ -63,7 +65,7 @@ export interface ConnectOptions {
  */
 export async function connect(options: ConnectOptions): Promise<Socket> {
   faultPoint({ seam: "net", site: options.site, op: "connect" });
-  const socket = createConnection({ host: options.host, port: options.port });
+  const socket = createConnection({ host: options.host, port: options.port, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) });
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {

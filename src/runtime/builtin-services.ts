@@ -23,6 +23,8 @@ export const BUILTIN_SERVICES: readonly BuiltinService[] = [
   { name: "smtpd", group: "network", port: 25 },
   { name: "submission", group: "network", port: 587 },
   { name: "smtps", group: "network", port: 465 },
+  { name: "pop3d", group: "network", port: 110 },
+  { name: "pop3s", group: "network", port: 995 },
 ];
 
 // From the TypeScript sources (tests) modules end in .ts; from dist/ in .js.

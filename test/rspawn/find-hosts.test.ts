@@ -1,4 +1,5 @@
-// Where remote delivery connects: smtproutes (keys, ports, empty relay), literals, MX and A
+// Where remote delivery connects: smtproutes (keys, ports, empty relay, `|user|pass`, `!@` for
+// bounces, 465 as SMTPS), literals, MX and A
 // lookups against a real DNS server on loopback, preference order with random ties, the
 // "points back to me" cut, and DNS failures mapped as qmail maps them.
 
@@ -35,26 +36,39 @@ beforeAll(async () => {
 });
 afterAll(() => dns.close());
 
-function settings(routes: Record<string, string> = {}): FindHostsSettings {
-  return {
-    routes: new ConstMap(Object.entries(routes)),
-    dns: createDns({ site: "test", servers: [dns.server], timeoutMs: 2000 }),
-    defaultPort: 25,
-    isMe: (ip) => ip === "127.0.0.1",
-    random: () => 0.5,
-  };
+function settings(): FindHostsSettings {
+  return { dns: createDns({ site: "test", servers: [dns.server], timeoutMs: 2000 }), defaultPort: 25, isMe: (ip) => ip === "127.0.0.1", random: () => 0.5 };
+}
+
+/** Where mail to `recipient` goes, routed by `routes` as smtproutes. */
+function hosts(recipient: string, routes: Record<string, string> = {}) {
+  const domain = recipient.slice(recipient.lastIndexOf("@") + 1);
+  return findHosts(settings(), routeFor(new ConstMap(Object.entries(routes)), domain), domain);
 }
 
 describe("routeFor", () => {
-  const routes = new ConstMap(Object.entries({ "a.example": "relay-a:2525", ".sub.example": "relay-sub;26", "": "smarthost", "mx.example": "", "v6.example": "[::1]:27", "auth.example": "relay|user|pass;587" }));
+  const routes = new ConstMap(
+    Object.entries({ "a.example": "relay-a:2525", ".sub.example": "relay-sub;26", "": "smarthost", "mx.example": "", "v6.example": "[::1]:27", "auth.example": "relay|user|p:a|ss;587" }),
+  );
+  const plain = (relay: string, port: number | undefined) => ({ relay, port, credentials: undefined });
   it("tries the domain, each .suffix, then the default; an empty relay means MX", () => {
-    expect(routeFor(routes, "A.Example")).toEqual({ relay: "relay-a", port: 2525 });
-    expect(routeFor(routes, "x.y.sub.example")).toEqual({ relay: "relay-sub", port: 26 });
-    expect(routeFor(routes, "sub.example")).toEqual({ relay: "smarthost", port: undefined });
+    expect(routeFor(routes, "A.Example")).toEqual(plain("relay-a", 2525));
+    expect(routeFor(routes, "x.y.sub.example")).toEqual(plain("relay-sub", 26));
+    expect(routeFor(routes, "sub.example")).toEqual(plain("smarthost", undefined));
     expect(routeFor(routes, "mx.example")).toBeUndefined();
-    expect(routeFor(routes, "v6.example")).toEqual({ relay: "[::1]", port: 27 });
-    expect(routeFor(routes, "auth.example")).toEqual({ relay: "relay", port: 587 });
+    expect(routeFor(routes, "v6.example")).toEqual(plain("[::1]", 27));
     expect(routeFor(new ConstMap(), "a.example")).toBeUndefined();
+  });
+
+  it("relay|user|pass;port carries credentials (the password may hold : and |)", () => {
+    expect(routeFor(routes, "auth.example")).toEqual({ relay: "relay", port: 587, credentials: { user: "user", pass: "p:a|ss" } });
+  });
+
+  it("!@ routes bounces (empty sender) before any domain's route; other senders ignore it", () => {
+    const withBounces = new ConstMap(Object.entries({ "a.example": "relay-a", "!@": "bounces.example;2500" }));
+    expect(routeFor(withBounces, "a.example", "")).toEqual(plain("bounces.example", 2500));
+    expect(routeFor(withBounces, "a.example", "someone@b.example")).toEqual(plain("relay-a", undefined));
+    expect(routeFor(withBounces, "c.example", "someone@b.example")).toBeUndefined();
   });
 });
 
@@ -74,32 +88,36 @@ describe("preferenceOrder", () => {
 
 describe("findHosts", () => {
   it("MX records in preference order, each exchanger's addresses; an exchanger without address is skipped", async () => {
-    const found = await findHosts(settings(), "user@two.test");
+    const found = await hosts("user@two.test");
     expect(found.ok && found.hosts.map((h) => h.ip)).toEqual(["127.0.0.3", expect.stringMatching(/^127\.0\.0\.[45]$/), expect.stringMatching(/^127\.0\.0\.[45]$/)]);
   });
 
   it("no MX records: the domain's own address", async () => {
-    expect(await findHosts(settings(), "user@plain.test")).toEqual({ ok: true, hosts: [{ ip: "127.0.0.6", port: 25 }] });
+    expect(await hosts("user@plain.test")).toEqual({ ok: true, hosts: [{ ip: "127.0.0.6", port: 25, implicitTls: false }] });
   });
 
   it("drops MX at or after the preference where this host appears; nothing left is the ambiguous-MX bounce", async () => {
-    expect(await findHosts(settings(), "user@backup.test")).toEqual({ ok: true, hosts: [{ ip: "127.0.0.7", port: 25 }] });
-    const loop = await findHosts(settings(), "user@loop.test");
+    expect(await hosts("user@backup.test")).toEqual({ ok: true, hosts: [{ ip: "127.0.0.7", port: 25, implicitTls: false }] });
+    const loop = await hosts("user@loop.test");
     expect(loop).toMatchObject({ ok: false, status: "D", text: expect.stringContaining("(#5.4.6)") });
   });
 
   it("a route to a name or a literal replaces the MX, and is not cut for being this host", async () => {
-    expect(await findHosts(settings({ "loop.test": "relay.test:2525" }), "u@loop.test")).toEqual({ ok: true, hosts: [{ ip: "127.0.0.9", port: 2525 }] });
-    expect(await findHosts(settings({ "": "[127.0.0.1];2526" }), "u@anything.test")).toEqual({ ok: true, hosts: [{ ip: "127.0.0.1", port: 2526 }] });
+    expect(await hosts("u@loop.test", { "loop.test": "relay.test:2525" })).toEqual({ ok: true, hosts: [{ ip: "127.0.0.9", port: 2525, implicitTls: false }] });
+    expect(await hosts("u@anything.test", { "": "[127.0.0.1];2526" })).toEqual({ ok: true, hosts: [{ ip: "127.0.0.1", port: 2526, implicitTls: false }] });
+  });
+
+  it("a route to port 465 is SMTPS: TLS from the first byte", async () => {
+    expect(await hosts("u@x.test", { "": "[127.0.0.2];465" })).toEqual({ ok: true, hosts: [{ ip: "127.0.0.2", port: 465, implicitTls: true }] });
   });
 
   it("a literal domain is used as it is (and here it is this host: ambiguous)", async () => {
-    expect(await findHosts(settings(), "u@[127.0.0.2]")).toEqual({ ok: true, hosts: [{ ip: "127.0.0.2", port: 25 }] });
-    expect(await findHosts(settings(), "u@[127.0.0.1]")).toMatchObject({ ok: false, status: "D" });
+    expect(await hosts("u@[127.0.0.2]")).toEqual({ ok: true, hosts: [{ ip: "127.0.0.2", port: 25, implicitTls: false }] });
+    expect(await hosts("u@[127.0.0.1]")).toMatchObject({ ok: false, status: "D" });
   });
 
   it("NXDOMAIN is permanent (#5.1.2), SERVFAIL temporary (#4.1.2)", async () => {
-    expect(await findHosts(settings(), "u@nowhere.test")).toEqual({ ok: false, status: "D", text: "Sorry, I couldn't find any host named nowhere.test. (#5.1.2)" });
-    expect(await findHosts(settings(), "u@broken.test")).toEqual({ ok: false, status: "Z", text: "Sorry, I couldn't find any host by that name. (#4.1.2)" });
+    expect(await hosts("u@nowhere.test")).toEqual({ ok: false, status: "D", text: "Sorry, I couldn't find any host named nowhere.test. (#5.1.2)" });
+    expect(await hosts("u@broken.test")).toEqual({ ok: false, status: "Z", text: "Sorry, I couldn't find any host by that name. (#4.1.2)" });
   });
 });

@@ -1,57 +1,90 @@
 // The remote-delivery statechart with fake side effects: which replies end the attempt with
-// which letter and text, when the next host is tried, EHLO→HELO fallback, and STARTTLS followed
-// by a fresh EHLO.
+// which letter and text, when the next host is tried, EHLO→HELO fallback, STARTTLS followed by a
+// fresh EHLO, TLS required by tlsdestinations, AUTH only inside TLS (or to loopback), per-
+// recipient results of a batch, PIPELINING, MAIL parameters, and a kept connection: RSET first,
+// a fresh connection when the kept one is dead.
 
 import { createActor, fromPromise } from "xstate";
 import { describe, expect, it } from "vitest";
-import { remoteDeliveryMachine, type Destination, type RemoteDeliveryOutput, type Reply } from "../../machines/remote-delivery.js";
+import {
+  remoteDeliveryMachine,
+  type Connected,
+  type Destination,
+  type HostsResult,
+  type RemoteDeliveryInput,
+  type RemoteDeliveryOutput,
+  type Reply,
+  type SessionFacts,
+} from "../../machines/remote-delivery.js";
 
 interface Script {
   readonly hosts?: readonly Destination[];
   /** ip → refuses the connection. */
   readonly refused?: readonly string[];
   /** Reply per command verb (GREETING for the greeting, DOT after the body), per ip or for any. */
-  readonly replies: (ip: string, verb: string) => string;
-  readonly tls?: boolean;
+  readonly replies: (ip: string, verb: string, line: string) => string;
+  /** The first connect hands out a kept connection with these facts; `deadKept` makes its RSET fail. */
+  readonly kept?: SessionFacts;
+  readonly deadKept?: boolean;
+  readonly input?: Partial<RemoteDeliveryInput>;
 }
 
-async function run(script: Script, recipient = "r@b.test"): Promise<{ output: RemoteDeliveryOutput; log: string[] }> {
+const host = (ip: string): Destination => ({ ip, port: 25, implicitTls: false });
+
+async function run(script: Script): Promise<{ results: readonly RemoteDeliveryOutput[]; output: RemoteDeliveryOutput; log: string[] }> {
   const log: string[] = [];
   let ip = "";
+  let kept = script.kept;
   const reply = (text: string): Reply => ({ code: Number(text.slice(0, 3)), text });
+  const answer = (line: string | undefined): Reply => {
+    const verb = line === undefined ? (log.at(-1) === "body" ? "DOT" : "GREETING") : line.split(" ")[0]!;
+    log.push(line ?? verb);
+    if (verb === "RSET" && script.deadKept && log.filter((entry) => entry === "RSET").length === 1) throw new Error("connection closed");
+    return reply(script.replies(ip, verb, line ?? ""));
+  };
   const machine = remoteDeliveryMachine.provide({
     actors: {
-      findHosts: fromPromise(async () => ({ ok: true as const, hosts: script.hosts ?? [{ ip: "192.0.2.1", port: 25 }] })),
-      connect: fromPromise<boolean, Destination>(async ({ input }) => {
-        log.push(`connect ${input.ip}`);
-        ip = input.ip;
-        return !(script.refused ?? []).includes(input.ip);
+      findHosts: fromPromise<HostsResult, void>(async () => ({ ok: true, hosts: script.hosts ?? [host("192.0.2.1")] })),
+      connect: fromPromise<Connected, { destination: Destination; fresh: boolean }>(async ({ input }) => {
+        ip = input.destination.ip;
+        if (kept !== undefined && !input.fresh) {
+          const facts = kept;
+          kept = undefined;
+          log.push(`reuse ${ip}`);
+          return { kind: "reused", facts };
+        }
+        log.push(`connect ${ip}`);
+        return (script.refused ?? []).includes(ip) ? { kind: "failed" } : { kind: "fresh" };
       }),
-      exchange: fromPromise<Reply, { line: string | undefined }>(async ({ input }) => {
-        const verb = input.line === undefined ? (log.at(-1) === "body" ? "DOT" : "GREETING") : input.line.split(" ")[0]!;
-        log.push(input.line ?? verb);
-        return reply(script.replies(ip, verb));
+      exchange: fromPromise<Reply, { line: string | undefined }>(async ({ input }) => answer(input.line)),
+      exchangeAll: fromPromise<Reply[], { lines: readonly string[] }>(async ({ input }) => {
+        log.push(`pipelined ${input.lines.length}`);
+        return input.lines.map(answer);
       }),
-      sendBody: fromPromise(async () => void log.push("body")),
-      startTls: fromPromise(async () => void log.push("tls")),
+      sendBody: fromPromise<void, void>(async () => void log.push("body")),
+      startTls: fromPromise<void, void>(async () => void log.push("tls")),
+      authenticate: fromPromise<Reply, { mechanisms: readonly string[] }>(async ({ input }) => answer(`AUTH ${input.mechanisms[0]}`)),
     },
-    actions: { quit: () => void log.push("QUIT"), hangUp: () => void log.push("hang up") },
+    actions: { quit: () => void log.push("QUIT"), hangUp: () => void log.push("hang up"), keep: () => void log.push("keep") },
   });
-  const actor = createActor(machine, { input: { sender: "s@a.test", recipient, helohost: "me.test", tls: script.tls ?? true } });
+  const input: RemoteDeliveryInput = { sender: "s@a.test", recipients: ["r@b.test"], helohost: "me.test", tls: "opportunistic", auth: false, size: 100, eightBit: false, ...script.input };
+  const actor = createActor(machine, { input });
   const done = new Promise<void>((resolve) => actor.subscribe({ complete: () => resolve() }));
   actor.start();
   await done;
-  return { output: actor.getSnapshot().output!, log };
+  const { results } = actor.getSnapshot().output!;
+  return { results, output: results[0]!, log };
 }
 
 const happy = (verb: string): string =>
-  ({ GREETING: "220 hi", EHLO: "250-x\n250 PIPELINING", HELO: "250 x", MAIL: "250 ok", RCPT: "250 ok", DATA: "354 go", DOT: "250 queued", STARTTLS: "220 go" })[verb]!;
+  ({ GREETING: "220 hi", EHLO: "250-x\n250 8BITMIME", HELO: "250 x", MAIL: "250 ok", RCPT: "250 ok", DATA: "354 go", DOT: "250 queued", STARTTLS: "220 go", RSET: "250 reset", AUTH: "235 welcome" })[verb]!;
+const ehlo = (...keywords: string[]) => (verb: string): string => (verb === "EHLO" ? ["250-x", ...keywords.slice(0, -1).map((k) => `250-${k}`), `250 ${keywords.at(-1)}`].join("\n") : happy(verb));
 
 describe("remote-delivery machine", () => {
-  it("the whole dialogue: K with the reply after the dot", async () => {
+  it("the whole dialogue: K with the reply after the dot; the connection is kept, not QUIT", async () => {
     const { output, log } = await run({ replies: (_, verb) => happy(verb) });
     expect(output).toEqual({ status: "K", report: "192.0.2.1 accepted message.\nRemote host said: 250 queued\n" });
-    expect(log).toEqual(["connect 192.0.2.1", "GREETING", "EHLO me.test", "MAIL FROM:<s@a.test>", "RCPT TO:<r@b.test>", "DATA", "body", "DOT", "QUIT"]);
+    expect(log).toEqual(["connect 192.0.2.1", "GREETING", "EHLO me.test", "MAIL FROM:<s@a.test>", "RCPT TO:<r@b.test>", "DATA", "body", "DOT", "keep"]);
   });
 
   it("EHLO refused: HELO; HELO refused: Z, my name was rejected", async () => {
@@ -61,7 +94,7 @@ describe("remote-delivery machine", () => {
   });
 
   it("greeting 5xx: D; 421: Z without trying the next host; other 4xx: the next host", async () => {
-    const hosts = [{ ip: "192.0.2.1", port: 25 }, { ip: "192.0.2.2", port: 25 }];
+    const hosts = [host("192.0.2.1"), host("192.0.2.2")];
     const hard = await run({ hosts, replies: (ip, verb) => (verb === "GREETING" && ip === "192.0.2.1" ? "554 go away" : happy(verb)) });
     expect(hard.output).toEqual({ status: "D", report: "Connected to 192.0.2.1 but greeting failed.\nRemote host said: 554 go away\n" });
     const greylisted = await run({ hosts, replies: (ip, verb) => (verb === "GREETING" && ip === "192.0.2.1" ? "421 later" : happy(verb)) });
@@ -72,15 +105,15 @@ describe("remote-delivery machine", () => {
     expect(busy.output).toEqual({ status: "K", report: "192.0.2.2 accepted message.\nRemote host said: 250 queued\n" });
   });
 
-  it("a line break in the envelope: D before any lookup or connection (no command injection)", async () => {
-    const { output, log } = await run({ replies: (_, verb) => happy(verb) }, "r@b.test>\r\nRCPT TO:<victim@c.test");
-    expect(output.status).toBe("D");
-    expect(output.report).toContain("(#5.1.3)");
+  it("a line break in the envelope: D for every recipient before any lookup or connection (no command injection)", async () => {
+    const { results, log } = await run({ replies: (_, verb) => happy(verb), input: { recipients: ["ok@b.test", "r@b.test>\r\nRCPT TO:<victim@c.test"] } });
+    expect(results.map((result) => result.status)).toEqual(["D", "D"]);
+    expect(results[1]!.report).toContain("(#5.1.3)");
     expect(log).toEqual([]);
   });
 
   it("no host connects: Z #4.4.1", async () => {
-    const { output } = await run({ hosts: [{ ip: "192.0.2.1", port: 25 }], refused: ["192.0.2.1"], replies: (_, verb) => happy(verb) });
+    const { output } = await run({ hosts: [host("192.0.2.1")], refused: ["192.0.2.1"], replies: (_, verb) => happy(verb) });
     expect(output).toEqual({ status: "Z", report: "Sorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n" });
   });
 
@@ -99,11 +132,86 @@ describe("remote-delivery machine", () => {
     });
   });
 
-  it("STARTTLS when offered: the handshake, then EHLO again; not offered again after it; not used when TLS is off", async () => {
-    const offer = (verb: string): string => (verb === "EHLO" ? "250-x\n250-STARTTLS\n250 8BITMIME" : happy(verb));
+  it("a batch: one transaction, each recipient's own result as qmail-rspawn combines the records", async () => {
+    const rcpt = (line: string): string => (line.includes("hard") ? "550 no such user" : line.includes("busy") ? "451 busy" : "250 ok");
+    const { results, log } = await run({ replies: (_, verb, line) => (verb === "RCPT" ? rcpt(line) : happy(verb)), input: { recipients: ["a@b.test", "hard@b.test", "busy@b.test", "c@b.test"] } });
+    expect(log.filter((line) => line.startsWith("RCPT"))).toHaveLength(4);
+    expect(log.filter((line) => line === "DATA")).toHaveLength(1);
+    const accepted = { status: "K", report: "192.0.2.1 accepted message.\nRemote host said: 250 queued\n" };
+    expect(results).toEqual([
+      accepted,
+      { status: "D", report: "192.0.2.1 does not like recipient.\nRemote host said: 550 no such user\n" },
+      { status: "Z", report: "192.0.2.1 does not like recipient.\nRemote host said: 451 busy\n" },
+      accepted,
+    ]);
+  });
+
+  it("a batch where no recipient is accepted: no DATA, each refusal with 'Giving up'", async () => {
+    const { results, log } = await run({ replies: (_, verb, line) => (verb === "RCPT" ? (line.includes("x@") ? "550 no" : "450 later") : happy(verb)), input: { recipients: ["x@b.test", "y@b.test"] } });
+    expect(log).not.toContain("DATA");
+    expect(results).toEqual([
+      { status: "D", report: "192.0.2.1 does not like recipient.\nRemote host said: 550 no\nGiving up on 192.0.2.1.\n" },
+      { status: "Z", report: "192.0.2.1 does not like recipient.\nRemote host said: 450 later\nGiving up on 192.0.2.1.\n" },
+    ]);
+  });
+
+  it("PIPELINING offered: MAIL and every RCPT in one write, replies taken in order", async () => {
+    const { results, log } = await run({ replies: (_, verb, line) => (verb === "RCPT" && line.includes("no@") ? "550 no" : ehlo("PIPELINING")(verb)), input: { recipients: ["yes@b.test", "no@b.test"] } });
+    expect(log.slice(3, 7)).toEqual(["pipelined 3", "MAIL FROM:<s@a.test>", "RCPT TO:<yes@b.test>", "RCPT TO:<no@b.test>"]);
+    expect(results.map((result) => result.status)).toEqual(["K", "D"]);
+  });
+
+  it("MAIL parameters: SIZE when offered, BODY=8BITMIME for 8-bit bodies, SMTPUTF8 for UTF-8 addresses; a size over the limit is D", async () => {
+    const all = ehlo("SIZE 1000", "8BITMIME", "SMTPUTF8");
+    const { log } = await run({ replies: (_, verb) => all(verb), input: { eightBit: true, recipients: ["jörg@b.test"] } });
+    expect(log).toContain("MAIL FROM:<s@a.test> SIZE=100 BODY=8BITMIME SMTPUTF8");
+    const plain = await run({ replies: (_, verb) => ehlo("SIZE")(verb), input: { eightBit: true } });
+    expect(plain.log).toContain("MAIL FROM:<s@a.test> SIZE=100");
+    const big = await run({ replies: (_, verb) => all(verb), input: { size: 5000 } });
+    expect(big.output).toEqual({ status: "D", report: "192.0.2.1 takes messages of at most 1000 bytes; this one has 5000. (#5.3.4)\n" });
+    const noUtf8 = await run({ replies: (_, verb) => ehlo("8BITMIME")(verb), input: { recipients: ["jörg@b.test"] } });
+    expect(noUtf8.output.status).toBe("D");
+    expect(noUtf8.output.report).toContain("(#5.6.7)");
+  });
+
+  it("STARTTLS when offered: the handshake, then EHLO again; not used when TLS is off", async () => {
+    const offer = ehlo("STARTTLS", "8BITMIME");
     const { log } = await run({ replies: (_, verb) => offer(verb) });
     expect(log.slice(1, 7)).toEqual(["GREETING", "EHLO me.test", "STARTTLS", "tls", "EHLO me.test", "MAIL FROM:<s@a.test>"]);
-    const off = await run({ tls: false, replies: (_, verb) => offer(verb) });
+    const off = await run({ replies: (_, verb) => offer(verb), input: { tls: "off" } });
     expect(off.log).not.toContain("STARTTLS");
+  });
+
+  it("TLS required (tlsdestinations): no STARTTLS offered, or refused, is Z and nothing is sent", async () => {
+    const none = await run({ replies: (_, verb) => happy(verb), input: { tls: "required" } });
+    expect(none.output).toEqual({ status: "Z", report: "Connected to 192.0.2.1 but it offers no TLS, which tlsdestinations requires. (#4.7.1)\n" });
+    expect(none.log).not.toContain("MAIL FROM:<s@a.test>");
+    const refused = await run({ replies: (_, verb) => (verb === "STARTTLS" ? "454 not now" : ehlo("STARTTLS")(verb)), input: { tls: "required" } });
+    expect(refused.output.status).toBe("Z");
+    expect(refused.log).not.toContain("MAIL FROM:<s@a.test>");
+  });
+
+  it("AUTH inside TLS before MAIL; never in the clear to another host; in the clear to loopback", async () => {
+    const offer = ehlo("STARTTLS", "AUTH LOGIN PLAIN");
+    const secure = await run({ replies: (_, verb) => offer(verb), input: { auth: true } });
+    expect(secure.log.slice(4, 8)).toEqual(["tls", "EHLO me.test", "AUTH LOGIN", "MAIL FROM:<s@a.test>"]);
+    const clear = await run({ replies: (_, verb) => ehlo("AUTH PLAIN")(verb), input: { auth: true } });
+    expect(clear.output).toEqual({ status: "Z", report: "Connected to 192.0.2.1 but will not send credentials without TLS. (#4.7.0)\n" });
+    const local = await run({ hosts: [host("127.0.0.1")], replies: (_, verb) => ehlo("AUTH PLAIN")(verb), input: { auth: true } });
+    expect(local.output.status).toBe("K");
+    const rejected = await run({ hosts: [host("127.0.0.1")], replies: (_, verb) => (verb === "AUTH" ? "535 bad credentials" : ehlo("AUTH PLAIN")(verb)), input: { auth: true } });
+    expect(rejected.output).toEqual({ status: "Z", report: "Connected to 127.0.0.1 but authentication was rejected.\nRemote host said: 535 bad credentials\n" });
+  });
+
+  it("a kept connection: RSET, then MAIL with the kept session's keywords; no greeting, no EHLO", async () => {
+    const { output, log } = await run({ kept: { extensions: { PIPELINING: "" }, tlsActive: false, authenticated: false }, replies: (_, verb) => happy(verb) });
+    expect(log.slice(0, 3)).toEqual(["reuse 192.0.2.1", "RSET", "pipelined 2"]);
+    expect(output.status).toBe("K");
+  });
+
+  it("a kept connection that turns out dead: a fresh connection to the same host, no failure", async () => {
+    const { output, log } = await run({ kept: { extensions: {}, tlsActive: false, authenticated: false }, deadKept: true, replies: (_, verb) => happy(verb) });
+    expect(log.slice(0, 5)).toEqual(["reuse 192.0.2.1", "RSET", "hang up", "connect 192.0.2.1", "GREETING"]);
+    expect(output).toEqual({ status: "K", report: "192.0.2.1 accepted message.\nRemote host said: 250 queued\n" });
   });
 });

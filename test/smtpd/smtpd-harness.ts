@@ -5,7 +5,7 @@
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach } from "vitest";
 import { addVirtualUser } from "../../src/config/virtual-users.js";
@@ -30,9 +30,18 @@ export interface SmtpRoot {
   log(service: string): string;
   /** Every inspection record since start (the runtime is inspected from the beginning). */
   readonly records: InspectionRecord[];
+  /** Sends a message to a service as the host. */
+  send(service: string, payload: unknown): boolean;
 }
 
-export async function startSmtp(services: Readonly<Record<string, Readonly<Record<string, string>>>>, options: { certificate?: boolean } = {}): Promise<SmtpRoot> {
+export interface SmtpOptions {
+  /** Make control/servercert.pem (default true). */
+  readonly certificate?: boolean;
+  /** Extra files under the root (`control/badmailfrom`, `users/recipients.cdb`, …). */
+  readonly files?: Readonly<Record<string, string | Buffer>>;
+}
+
+export async function startSmtp(services: Readonly<Record<string, Readonly<Record<string, string>>>>, options: SmtpOptions = {}): Promise<SmtpRoot> {
   const made = makeRoot([]);
   const { root } = made;
   const control = join(root, "control");
@@ -46,6 +55,10 @@ export async function startSmtp(services: Readonly<Record<string, Readonly<Recor
     const cert = join(control, "cert.pem");
     execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=mx.example.test"], { stdio: "ignore" });
     writeFileSync(join(control, "servercert.pem"), Buffer.concat([readFileSync(key), readFileSync(cert)]));
+  }
+  for (const [name, bytes] of Object.entries(options.files ?? {})) {
+    execFileSync("mkdir", ["-p", dirname(join(root, name))]);
+    writeFileSync(join(root, name), bytes);
   }
   await addVirtualUser(root, "alice", { password: "wonderland", cram: true });
   for (const [name, env] of Object.entries(services)) {
@@ -66,6 +79,7 @@ export async function startSmtp(services: Readonly<Record<string, Readonly<Recor
     root,
     records,
     log: (service) => logText(root, service),
+    send: (service, payload) => runtime.send(service, payload),
     async port(service) {
       let port = Number.NaN;
       await waitFor(() => {

@@ -16,5 +16,9 @@ import { qread } from "./qread.js";
 import { qstat } from "./qstat.js";
 import { qmaint } from "./qmaint.js";
 import { tcpto } from "./tcpto.js";
+import { inject } from "./inject.js";
+import { mailq, sendmail } from "./sendmail.js";
+import { maildirmake } from "./maildirmake.js";
+import { maildir2mbox } from "./maildir2mbox.js";
 
-export const commands: readonly Command[] = [init, start, svc, svstat, queueCommand, qread, qstat, qmaint, tcpto, showctl, tcprules, tcprulescheck, newu, newmrh, adduser];
+export const commands: readonly Command[] = [init, start, svc, svstat, queueCommand, inject, sendmail, mailq, qread, qstat, qmaint, tcpto, showctl, tcprules, tcprulescheck, newu, newmrh, adduser, maildirmake, maildir2mbox];

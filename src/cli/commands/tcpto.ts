@@ -1,6 +1,6 @@
-// `tsqmail tcpto`: qmail-tcpto. Prints the remote hosts qmail-remote has seen time out, from
-// QUEUE/lock/tcpto (64 records of 16 bytes: IPv4 address in bytes 0–3, timeout count in byte 4,
-// time of the last timeout little-endian in bytes 8–11), one line per record with a count:
+// `tsqmail tcpto`: qmail-tcpto. Prints the remote hosts rspawn has seen time out, from
+// QUEUE/lock/tcpto (the format and its rules: src/services/rspawn/tcpto.ts, which writes it),
+// one line per record with a count:
 //   <a.b.c.d> timed out <age> seconds ago; # recent timeouts: <count>
 // qmail-tcpto flocks the file while reading it; Node cannot flock, and one read(2) of 1024 bytes
 // sees each 16-byte record either before or after a writer's update. An age below zero (the
@@ -11,9 +11,8 @@ import type { Command } from "../command.js";
 import { siteFs } from "../../io/fs.js";
 import { TCPTO_SIZE, queueLayout } from "../../queue/queue-layout.js";
 import { rootPaths } from "../../root/paths.js";
+import { tcptoRecords } from "../../services/rspawn/tcpto.js";
 import { parseConfigArgs } from "./config-args.js";
-
-const RECORD_BYTES = 16;
 
 export const tcpto: Command = {
   name: "tcpto",
@@ -36,13 +35,10 @@ export const tcpto: Command = {
 /** The lines for a tcpto table at `nowSeconds`; records with a count of 0 are free slots. */
 export function formatTcpto(table: Buffer, nowSeconds: number): string {
   let out = "";
-  for (let at = 0; at + RECORD_BYTES <= table.length; at += RECORD_BYTES) {
-    // qmail tests the count as a signed char: 128–255 never print.
-    const count = table.readInt8(at + 4);
+  // qmail tests the count as a signed char: 128–255 never print.
+  for (const { address, count, last } of tcptoRecords(table)) {
     if (count < 1) continue;
-    const address = [...table.subarray(at, at + 4)].join(".");
-    const age = Math.max(0, nowSeconds - table.readUInt32LE(at + 8));
-    out += `${address} timed out ${age} seconds ago; # recent timeouts: ${count}\n`;
+    out += `${address} timed out ${Math.max(0, nowSeconds - last)} seconds ago; # recent timeouts: ${count}\n`;
   }
   return out;
 }

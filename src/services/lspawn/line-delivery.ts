@@ -3,7 +3,7 @@
 // environment). The same code runs in lspawn's worker and in the per-account child process.
 
 import type { LineInput, LineOutput } from "../../../machines/local-delivery.js";
-import { deliverMaildir } from "./maildir-delivery.js";
+import { deliverMaildir, type OverQuota } from "./maildir-delivery.js";
 import { deliverMbox } from "./mbox-delivery.js";
 import { runProgram } from "./program-delivery.js";
 
@@ -11,13 +11,15 @@ export interface ProgramSettings {
   /** The environment programs inherit, under the qmail variables. */
   readonly baseEnv: Readonly<Record<string, string | undefined>>;
   readonly timeoutMs: number;
+  /** Enforce Maildir++ quotas, and how (deliveries the runtime writes itself); undefined: no quota. */
+  readonly maildirQuota?: OverQuota;
 }
 
 export async function deliverLine(line: Omit<LineInput, "input">, message: Buffer, settings: ProgramSettings): Promise<LineOutput> {
   const { prepared, instruction } = line;
   switch (instruction.kind) {
     case "maildir":
-      await deliverMaildir(instruction.path, prepared.rpline + prepared.dtline, message);
+      await deliverMaildir(instruction.path, prepared.rpline + prepared.dtline, message, settings.maildirQuota);
       return { output: "", stop: false };
     case "mbox":
       await deliverMbox(instruction.path, prepared.ufline + prepared.rpline + prepared.dtline, message);

@@ -5,14 +5,23 @@
 // a name unique: NAME is `<seconds>.M<usec>P<pid>Q<counter>R<random>.<host>`, with `/` and `:` in
 // the host name escaped as \057 and \072. An existing tmp/NAME (EEXIST) means another writer had
 // the same name: pick a new one, at most three times. Every failure is soft.
-// Writes: the maildir's tmp/ and new/ through siteFs("maildir").
+// Quota: when the caller asks for it (deliveries the runtime writes itself: virtual users) and the
+// maildir has a Maildir++ `maildirsize` (maildir-quota.ts), a message that would pass the quota is
+// refused — soft by default, so it waits in the queue for the user to make room, hard (a bounce)
+// when control/maildirquotabounce is 1 — and a delivered one is named with `,S=<size>` and added
+// to maildirsize.
+// Writes: the maildir's tmp/, new/ and maildirsize through siteFs("maildir").
 
 import { randomBytes } from "node:crypto";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { clock } from "../../../supervisors/clock.js";
 import { O_EXCL_CREATE, siteFs, type FileHandle } from "../../io/fs.js";
-import { soft } from "./delivery-failure.js";
+import { hard, soft } from "./delivery-failure.js";
+import { addToQuota, checkQuota, QuotaFileError } from "./maildir-quota.js";
+
+/** What a delivery over quota is: deferred (soft) or bounced (hard). */
+export type OverQuota = "soft" | "hard";
 
 const fs = siteFs("maildir");
 const host = hostname().replaceAll("/", "\\057").replaceAll(":", "\\072");
@@ -25,9 +34,9 @@ export function maildirName(ms: number): string {
   return `${seconds}.M${usec}P${process.pid}Q${counter}R${randomBytes(4).toString("hex")}.${host}`;
 }
 
-async function createTmp(dir: string): Promise<{ name: string; fh: FileHandle }> {
+async function createTmp(dir: string, suffix: string): Promise<{ name: string; fh: FileHandle }> {
   for (let attempt = 0; ; attempt++) {
-    const name = maildirName(clock.now());
+    const name = maildirName(clock.now()) + suffix;
     try {
       return { name, fh: await fs.open(join(dir, "tmp", name), O_EXCL_CREATE, 0o600) };
     } catch (error) {
@@ -36,18 +45,33 @@ async function createTmp(dir: string): Promise<{ name: string; fh: FileHandle }>
   }
 }
 
-export async function deliverMaildir(dir: string, head: string, message: Buffer): Promise<void> {
+/** soft or hard per `overQuota`, or an error reading maildirsize (always soft); "none"/"fits" otherwise. */
+async function quotaVerdict(dir: string, size: number, overQuota: OverQuota): Promise<"none" | "fits"> {
+  let verdict;
+  try {
+    verdict = await checkQuota(dir, size, maildirName(clock.now()));
+  } catch (error) {
+    if (error instanceof QuotaFileError) throw soft(`Unable to read quota: ${error.message}. (#4.3.0)`);
+    throw soft("Temporary error on maildir delivery. (#4.3.0)");
+  }
+  if (verdict !== "over") return verdict;
+  throw overQuota === "hard" ? hard("Mailbox is over quota. (#5.2.2)") : soft("Mailbox is over quota. (#4.2.2)");
+}
+
+export async function deliverMaildir(dir: string, head: string, message: Buffer, overQuota?: OverQuota): Promise<void> {
   try {
     if (!(await fs.stat(dir)).isDirectory()) throw new Error("not a directory");
   } catch {
     throw soft("Unable to chdir to maildir. (#4.2.1)");
   }
+  const content = Buffer.concat([Buffer.from(head, "utf8"), message]);
+  const quota = overQuota === undefined ? "none" : await quotaVerdict(dir, content.length, overQuota);
   let tmpPath: string | undefined;
   try {
-    const { name, fh } = await createTmp(dir);
+    const { name, fh } = await createTmp(dir, quota === "none" ? "" : `,S=${content.length}`);
     tmpPath = join(dir, "tmp", name);
     try {
-      await fs.write(fh, Buffer.concat([Buffer.from(head, "utf8"), message]));
+      await fs.write(fh, content);
       await fs.sync(fh);
     } finally {
       await fs.close(fh);
@@ -60,4 +84,7 @@ export async function deliverMaildir(dir: string, head: string, message: Buffer)
     // Delivered or not, the tmp name is not needed any more.
     if (tmpPath !== undefined) await fs.unlink(tmpPath).catch(() => undefined);
   }
+  // The message is delivered: failing now would deliver it twice. A lost line is repaired by the
+  // next recount.
+  if (quota === "fits") await addToQuota(dir, content.length).catch(() => undefined);
 }

@@ -6,7 +6,7 @@
 // Locking: Node has no flock(2), so tsqmail takes the dot-lock other mbox readers know
 // (`<mbox>.lock`, created with O_EXCL, removed afterwards); it waits at most 30 s, as qmail waits
 // for flock, and a lock file older than 10 minutes is taken for the leftover of a crash and
-// removed. Deliveries in this process to the same mbox queue up in memory first, so they do not
+// removed; the lock is taken before the mbox is opened (withMboxLock). Deliveries in this process to the same mbox queue up in memory first, so they do not
 // spend their 30 s polling each other's lock.
 // Writes: the mbox and its .lock file through siteFs("mbox").
 
@@ -59,16 +59,29 @@ async function lock(path: string): Promise<void> {
   }
 }
 
+/**
+ * Runs `work` holding the mbox's dot-lock (waiting at most 30 s, soft failure after). Every writer
+ * of an mbox in tsqmail — local delivery and maildir2mbox — takes it, and opens the mbox only
+ * once it holds the lock, so a writer never appends to a file another has just replaced.
+ */
+export async function withMboxLock<T>(path: string, work: () => Promise<T>): Promise<T> {
+  await lock(path);
+  try {
+    return await work();
+  } finally {
+    await fs.unlink(`${path}.lock`).catch(() => undefined);
+  }
+}
+
 export function deliverMbox(path: string, head: string, message: Buffer): Promise<void> {
-  return inTurn(path, async () => {
-    let fh;
-    try {
-      fh = await fs.open(path, APPEND, 0o600);
-    } catch {
-      throw soft("Unable to open mailbox. (#4.2.1)");
-    }
-    try {
-      await lock(path);
+  return inTurn(path, () =>
+    withMboxLock(path, async () => {
+      let fh;
+      try {
+        fh = await fs.open(path, APPEND, 0o600);
+      } catch {
+        throw soft("Unable to open mailbox. (#4.2.1)");
+      }
       try {
         const end = (await fs.fstat(fh)).size;
         try {
@@ -79,10 +92,8 @@ export function deliverMbox(path: string, head: string, message: Buffer): Promis
           throw soft("Unable to write mailbox. (#4.3.0)");
         }
       } finally {
-        await fs.unlink(`${path}.lock`).catch(() => undefined);
+        await fs.close(fh);
       }
-    } finally {
-      await fs.close(fh);
-    }
-  });
+    }),
+  );
 }

@@ -2,7 +2,7 @@
 // `delivered` (K, Z or D and qmail-local's report), running at most concurrencylocal deliveries
 // at once (the rest wait in arrival order: spawner/delivery-slots.ts). Each attempt is a local-delivery actor
 // (lspawn/dlv/<delivery>); an actor that fails answers Z, so send retries on schedule.
-// Reads: control/concurrencylocal and control/defaultdelivery at start (restart to change),
+// Reads: control/concurrencylocal, control/defaultdelivery and control/maildirquotabounce at start (restart to change),
 // users/cdb, users/virtual and the passwd file, home directories and .qmail files, the queue's
 // mess files. Writes: maildirs and mboxes, the queue (forwards). Runs: `|program` lines under
 // /bin/sh. A system account's part runs in a child process with its uid/gid (prepare.ts).
@@ -34,6 +34,8 @@ const start: StartService = async (context) => {
   const { values } = await loadControl(context.root);
   const limit = values.concurrencylocal;
   const timeoutMs = Number(context.env.PROGRAM_TIMEOUT ?? "3600") * 1000;
+  // Quotas apply where the runtime owns the maildir (a system account could edit its own maildirsize).
+  const maildirQuota = values.maildirquotabounce === 0 ? "soft" : "hard";
   const queueDir = rootPaths(context.root).queue;
   const settings = {
     root: context.root,
@@ -49,7 +51,7 @@ const start: StartService = async (context) => {
     runAsAccount(request.user, { op: "prepare", request }, message, context.env, childLimitMs);
   const lineActor = async ({ prepared, instruction, input }: LineInput): Promise<LineOutput> => {
     const message = await readMessage(input.messFile);
-    if (!prepared.asAccount) return deliverLine({ prepared, instruction }, message, { baseEnv: context.env, timeoutMs });
+    if (!prepared.asAccount) return deliverLine({ prepared, instruction }, message, { baseEnv: context.env, timeoutMs, maildirQuota });
     return runAsAccount(prepared, { op: "line", line: { prepared, instruction }, timeoutMs }, message, context.env, childLimitMs);
   };
 

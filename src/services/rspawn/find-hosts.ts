@@ -1,7 +1,8 @@
 // Where a remote delivery connects, in the order to try: qmail-remote's choice before it dials.
 // 1. control/smtproutes, keys tried as qmail does: the domain, each `.suffix` of it, then the
-//    empty default. A route's relay becomes the only MX (its addresses, preference 0, port from
-//    the route); an empty relay means "use MX" for that domain.
+//    empty default; a bounce tries s/qmail's `!@` first. A route's relay becomes the only MX (its
+//    addresses, preference 0, port from the route: 465 means SMTPS); an empty relay means "use
+//    MX" for that domain; `relay|user|pass` adds credentials for AUTH.
 // 2. A literal (`[1.2.3.4]`, `1.2.3.4`, `[IPv6:…]`) is used as it is, preference 0.
 // 3. Otherwise the MX records, each exchanger's A/AAAA addresses; none → the domain's own
 //    addresses, preference 0. Lower preference first; equal preferences in random order.
@@ -18,7 +19,6 @@ import type { ConstMap } from "../../config/constmap.js";
 import type { Dns } from "../../io/dns.js";
 
 export interface FindHostsSettings {
-  readonly routes: ConstMap;
   readonly dns: Dns;
   /** The port for a destination whose route names none: 25. */
   readonly defaultPort: number;
@@ -33,23 +33,54 @@ interface Candidate {
   readonly preference: number;
 }
 
-// relay (a name or a bracketed literal, which may hold colons), optional |user|pass, optional port.
-const ROUTE = /^(\[[^\]]*\]|[^;:|]*)(?:\|[^;:]*)?(?:[;:](\d*))?$/;
+/** A route's credentials for AUTH (s/qmail's `relay|user|pass`). */
+export interface Credentials {
+  readonly user: string;
+  readonly pass: string;
+}
 
-/** The smtproutes entry for `domain`: the domain, each `.suffix`, then the default. */
-export function routeFor(routes: ConstMap, domain: string): { relay: string; port: number | undefined } | undefined {
+export interface Route {
+  readonly relay: string;
+  readonly port: number | undefined;
+  readonly credentials: Credentials | undefined;
+}
+
+// relay (a name or a bracketed literal, which may hold colons), optional port after `;` or `:`.
+const ROUTE = /^(\[[^\]]*\]|[^;:|]*)(?:[;:](\d*))?$/;
+// s/qmail's smarthost with AUTH: relay|user|pass, optional `;port` (the password may hold `:` and `|`).
+const AUTH_ROUTE = /^(\[[^\]]*\]|[^;:|]*)\|([^|]*)\|(.*?)(?:;(\d*))?$/;
+
+const validPort = (text: string | undefined): number | undefined => {
+  const port = text === undefined || text === "" ? undefined : Number(text);
+  return port !== undefined && port > 0 && port < 65536 ? port : undefined;
+};
+
+/**
+ * The value qmail's lookups find for `domain` in `map`: the domain, each `.suffix` of it, then
+ * `fallback` (smtproutes: the empty key).
+ */
+export function lookupByDomain(map: ConstMap, domain: string, fallback = ""): string | undefined {
   for (let i = 0; i <= domain.length; i++) {
     if (i > 0 && i < domain.length && domain[i] !== ".") continue;
-    const value = routes.get(domain.slice(i));
-    if (value === undefined) continue;
-    if (value === "") return undefined;
-    // s/qmail writes the port after `;`, qmail after `:`; `|user|pass` (AUTH) is not supported yet.
-    const parsed = ROUTE.exec(value);
-    if (parsed === null) return { relay: value, port: undefined };
-    const port = parsed[2] === undefined || parsed[2] === "" ? undefined : Number(parsed[2]);
-    return { relay: parsed[1]!, port: port !== undefined && port > 0 && port < 65536 ? port : undefined };
+    const value = map.get(i === domain.length ? fallback : domain.slice(i));
+    if (value !== undefined) return value;
   }
   return undefined;
+}
+
+/**
+ * The smtproutes entry for mail from `sender` to `domain`. A bounce (empty sender) takes the
+ * `!@` route when there is one (s/qmail: bounces to their own relay), before any domain's.
+ * An empty relay means "use MX".
+ */
+export function routeFor(routes: ConstMap, domain: string, sender = "x"): Route | undefined {
+  const value = (sender === "" ? routes.get("!@") : undefined) ?? lookupByDomain(routes, domain);
+  if (value === undefined || value === "") return undefined;
+  const auth = AUTH_ROUTE.exec(value);
+  if (auth !== null) return { relay: auth[1]!, port: validPort(auth[4]), credentials: { user: auth[2]!, pass: auth[3]! } };
+  const parsed = ROUTE.exec(value);
+  if (parsed === null) return { relay: value, port: undefined, credentials: undefined };
+  return { relay: parsed[1]!, port: validPort(parsed[2]), credentials: undefined };
 }
 
 /** `1.2.3.4`, `[1.2.3.4]` or `[IPv6:…]`: the address, else undefined. */
@@ -100,9 +131,10 @@ export function preferenceOrder(candidates: readonly Candidate[], random: () => 
   return shuffled.sort((a, b) => a.preference - b.preference);
 }
 
-export async function findHosts(settings: FindHostsSettings, recipient: string): Promise<HostsResult> {
-  const domain = recipient.slice(recipient.lastIndexOf("@") + 1);
-  const route = routeFor(settings.routes, domain);
+/** s/qmail: a route to port 465 speaks SMTPS, TLS from the first byte. */
+export const SMTPS_PORT = 465;
+
+export async function findHosts(settings: FindHostsSettings, route: Route | undefined, domain: string): Promise<HostsResult> {
   const host = route?.relay ?? domain;
   const lookup = route === undefined ? await mxCandidates(settings.dns, domain) : await addressesOf(settings.dns, route.relay, 0);
   if (!lookup.ok) {
@@ -125,5 +157,5 @@ export async function findHosts(settings: FindHostsSettings, recipient: string):
     }
   }
   const port = route?.port ?? settings.defaultPort;
-  return { ok: true, hosts: usable.map((candidate): Destination => ({ ip: candidate.ip, port })) };
+  return { ok: true, hosts: usable.map((candidate): Destination => ({ ip: candidate.ip, port, implicitTls: port === SMTPS_PORT })) };
 }

@@ -1,12 +1,13 @@
 // One outgoing SMTP connection, as the remote-delivery machine's side effects use it: write a
-// command line, read a reply (multi-line replies to their last line), write the message, start
-// TLS, say QUIT. Every read and write is bounded by timeoutremote; a timeout, a dropped
-// connection or a server that floods one reply ends the connection, and the pending call
-// rejects (the machine calls that "connection died").
+// command line, or several in one write (PIPELINING), read replies (multi-line replies to their
+// last line), write the message, start TLS (or begin in TLS: SMTPS), say QUIT. Every read and
+// write is bounded by timeoutremote; a timeout, a dropped connection or a server that floods one
+// reply ends the connection, and the pending call rejects (the machine calls that "connection
+// died"). Certificates are checked only when a CA is given (control/tlsdestinations).
 // Reads and writes: the network, through src/io/net.ts (fault points) and node:tls.
 
 import type { Socket } from "node:net";
-import { connect as tlsConnect } from "node:tls";
+import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from "node:tls";
 import type { Destination, Reply } from "../../../machines/remote-delivery.js";
 import { connect } from "../../io/net.js";
 
@@ -19,6 +20,17 @@ export interface ConnectionSettings {
   readonly site: string;
   readonly timeoutConnectMs: number;
   readonly timeoutRemoteMs: number;
+  /** control/outgoingip. */
+  readonly localAddress?: string | undefined;
+}
+
+/** How TLS is to be checked: a CA to verify against (and the name to find), else any certificate. */
+export interface TlsCheck {
+  /** SNI; never an IP address. */
+  readonly servername: string | undefined;
+  readonly ca: Buffer | undefined;
+  /** The name the certificate must carry when `ca` is given. */
+  readonly name: string;
 }
 
 export class SmtpConnection {
@@ -38,19 +50,37 @@ export class SmtpConnection {
     this.listen();
   }
 
-  /** A connection to `destination`, or undefined when none could be made within timeoutconnect. */
-  static async open(destination: Destination, settings: ConnectionSettings): Promise<SmtpConnection | undefined> {
-    try {
-      const socket = await connect({ site: settings.site, host: destination.ip, port: destination.port, timeoutMs: settings.timeoutConnectMs });
-      return new SmtpConnection(socket, settings);
-    } catch {
-      return undefined;
-    }
+  /**
+   * A connection to `destination` — in TLS from the start for SMTPS — or a rejection with the
+   * system's error (code ETIMEDOUT when timeoutconnect passed).
+   */
+  static async open(destination: Destination, settings: ConnectionSettings, check: TlsCheck): Promise<SmtpConnection> {
+    const socket = await connect({ site: settings.site, host: destination.ip, port: destination.port, timeoutMs: settings.timeoutConnectMs, localAddress: settings.localAddress });
+    const connection = new SmtpConnection(socket, settings);
+    if (destination.implicitTls) await connection.startTls(check);
+    return connection;
+  }
+
+  /** Still open, with nothing unread: fit to carry another transaction. */
+  get reusable(): boolean {
+    return this.failure === undefined && !this.socket.destroyed && this.buffered.length === 0;
   }
 
   /** Writes `line` with CR LF if given, then reads one reply. */
   async exchange(line: string | undefined): Promise<Reply> {
     if (line !== undefined) await this.write(Buffer.from(`${line}\r\n`, "utf8"));
+    return this.readReply();
+  }
+
+  /** Writes every line in one write (RFC 2920 §3.1), then reads one reply per line, in order. */
+  async exchangeAll(lines: readonly string[]): Promise<Reply[]> {
+    await this.write(Buffer.from(lines.map((line) => `${line}\r\n`).join(""), "utf8"));
+    const replies: Reply[] = [];
+    for (let i = 0; i < lines.length; i++) replies.push(await this.readReply());
+    return replies;
+  }
+
+  private async readReply(): Promise<Reply> {
     const lines: string[] = [];
     let textBytes = 0;
     let code: number | undefined;
@@ -79,12 +109,17 @@ export class SmtpConnection {
    * handshake is dropped unread: it came in the clear, so a man in the middle may have put it
    * there to be taken as replies inside TLS (security.md §1.2).
    */
-  async startTls(servername: string | undefined): Promise<void> {
+  async startTls(check: TlsCheck): Promise<void> {
     this.check();
     this.socket.off("data", this.onData);
     this.buffered = Buffer.alloc(0);
-    // Opportunistic, as s/qmail without tlsdestinations: any certificate is taken.
-    const secure = tlsConnect({ socket: this.socket, rejectUnauthorized: false, ...(servername === undefined ? {} : { servername }) });
+    // Without a CA (opportunistic TLS, as s/qmail's default), any certificate is taken.
+    const secure = tlsConnect({
+      socket: this.socket,
+      rejectUnauthorized: check.ca !== undefined,
+      ...(check.ca === undefined ? {} : { ca: check.ca, checkServerIdentity: (_: string, cert: PeerCertificate) => checkServerIdentity(check.name, cert) }),
+      ...(check.servername === undefined ? {} : { servername: check.servername }),
+    });
     this.socket = secure;
     await this.bounded(
       "TLS handshake",

@@ -45,6 +45,21 @@ export class ClientStream {
     if (!this.socket.destroyed) this.socket.write(`${text}\r\n`);
   }
 
+  /** Raw bytes (POP3's message bodies); resolves once the socket can take more, so a slow reader holds back the writer. */
+  writeBytes(bytes: Uint8Array): Promise<void> {
+    if (this.socket.destroyed) return Promise.resolve();
+    if (this.socket.write(bytes)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        this.socket.off("drain", done);
+        this.socket.off("close", done);
+        resolve();
+      };
+      this.socket.on("drain", done);
+      this.socket.on("close", done);
+    });
+  }
+
   /** Flushes what was written, then closes. */
   end(): void {
     this.socket.end();

@@ -8,6 +8,12 @@
 //   AUTHFAILDELAY seconds before `535 authentication failed` (default 5, as s/qmail)
 //   DATABYTES     overrides control/databytes; MAXRECIPIENTS (default 1000) caps RCPTs
 //   RELAYCLIENT   set: no rcpthosts check, and its value is appended to each recipient
+//   TARPITCOUNT, TARPITDELAY  (non-relay clients) from the n-th RCPT on, wait s seconds before
+//                 each answer; after n unknown recipients, 452 to every RCPT; s = 999: DATA
+//                 is then refused and the connection closed
+//   RECIPIENTS450 set: unknown recipients get 450 instead of 550
+//   MAXERRORS     unknown, malformed and over-long commands before 421 and close (default 20)
+// HELOCHECK, MFDNSCHECK and QREGEX are read by envelope-checks.ts.
 // The submission service defaults SMTPAUTH and UCSPITLS to `!`.
 
 import type { AuthMechanism, SmtpSessionInput } from "../../../machines/smtp-session.js";
@@ -17,6 +23,9 @@ export type SmtpMode = "smtpd" | "submission" | "smtps";
 
 const DEFAULT_MAX_RECIPIENTS = 1000;
 const DEFAULT_AUTH_FAIL_DELAY_S = 5;
+const DEFAULT_MAX_ERRORS = 20;
+/** s/qmail's TARPITDELAY value that refuses DATA instead of waiting. */
+const TARPIT_REFUSE = 999;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -33,6 +42,13 @@ function authMechanisms(value: string): AuthMechanism[] {
 
 const count = (text: string | undefined, fallback: number): number => (text !== undefined && /^\d+$/.test(text) ? Number(text) : fallback);
 
+function tarpitSettings(env: Env): SmtpSessionInput["tarpit"] {
+  const tarpitCount = count(env.TARPITCOUNT, 0);
+  if (tarpitCount === 0) return undefined;
+  const delay = count(env.TARPITDELAY, 0);
+  return { count: tarpitCount, delayMs: delay > 0 && delay < TARPIT_REFUSE ? delay * 1000 : 0, refuseData: delay === TARPIT_REFUSE };
+}
+
 export function sessionSettings(mode: SmtpMode, env: Env, control: ControlSnapshot, haveCertificate: boolean): SmtpSessionInput {
   const submissionDefault = mode === "submission" ? "!" : undefined;
   const smtpAuth = env.SMTPAUTH ?? submissionDefault;
@@ -45,6 +61,9 @@ export function sessionSettings(mode: SmtpMode, env: Env, control: ControlSnapsh
     relayClient: env.RELAYCLIENT,
     databytes: count(env.DATABYTES, control.values.databytes),
     maxRecipients: count(env.MAXRECIPIENTS, DEFAULT_MAX_RECIPIENTS),
+    tarpit: tarpitSettings(env),
+    recipients450: env.RECIPIENTS450 !== undefined,
+    maxErrors: count(env.MAXERRORS, DEFAULT_MAX_ERRORS),
     tls: {
       offered: haveCertificate && ucspiTls !== "-",
       required: !implicitTls && (ucspiTls === "!" || ucspiTls === "@"),
