@@ -6,8 +6,9 @@
 // Locking: Node has no flock(2), so tsqmail takes the dot-lock other mbox readers know
 // (`<mbox>.lock`, created with O_EXCL, removed afterwards); it waits at most 30 s, as qmail waits
 // for flock, and a lock file older than 10 minutes is taken for the leftover of a crash and
-// removed; the lock is taken before the mbox is opened (withMboxLock). Deliveries in this process to the same mbox queue up in memory first, so they do not
-// spend their 30 s polling each other's lock.
+// removed. The lock is taken before the mbox is opened (withMboxLock, shared with maildir2mbox).
+// Deliveries in this process to the same mbox queue up in memory first, so they do not spend
+// their 30 s polling each other's lock.
 // Writes: the mbox and its .lock file through siteFs("mbox").
 
 import { constants } from "node:fs";
