@@ -1,7 +1,7 @@
 // Before `npm test`: makes sure the real tools the tests talk to are installed — daemontools
 // (svstat, svc, supervise, multilog, tai64nlocal), ucspi-tcp (tcpserver, tcprules,
 // tcprulescheck), the cdb tools (freecdb, tinycdb), openssl, swaks, and python3 and Dovecot's imap
-// (lspawn's mailboxes are read back with them). As root it installs what is
+// (lspawn's mailboxes are read back with them), and fetchmail and curl (the POP3 clients). As root it installs what is
 // missing with apt-get; otherwise it names the packages to install and fails.
 
 import { execFileSync } from "node:child_process";
@@ -13,8 +13,11 @@ const needed = {
   tinycdb: ["cdb"],
   openssl: ["openssl"],
   swaks: ["swaks"],
+  fetchmail: ["fetchmail"],
+  curl: ["curl"],
   python3: ["python3"],
   "dovecot-imapd": ["/usr/lib/dovecot/imap"],
+  chromium: ["/usr/bin/chromium"],
 };
 
 const has = (command) => {

@@ -180,7 +180,9 @@ export class ActorHost {
         this.publish({
           kind: "snapshot",
           ...base,
-          value: redact(snapshot.value),
+          // A state value is made of state names only: nothing to hide, and a name like `auth`
+          // must reach the viewer intact so it can highlight the active state.
+          value: snapshot.value,
           status: snapshot.status,
           context: redact(snapshot.context),
         });

@@ -17,6 +17,7 @@ import { rootPaths } from "../root/paths.js";
 import { listServiceNames, readServiceDefinition, type ServiceDefinition } from "./service-definition.js";
 import { ServiceHost } from "./service-host.js";
 import { treeLayout, type Branch } from "./tree-layout.js";
+import { createRuntimeInspector, type InspectorOptions } from "../inspect/runtime-inspector.js";
 
 export interface RuntimeOptions {
   readonly root: string;
@@ -30,6 +31,8 @@ export interface RuntimeOptions {
   readonly serviceStopTimeoutMs?: number;
   /** V8 heap limits for each service's worker. */
   readonly resourceLimits?: ResourceLimits;
+  /** The web inspector and/or a recording of the inspection stream (docs/inspector.md). */
+  readonly inspector?: InspectorOptions;
 }
 
 export interface Runtime {
@@ -42,6 +45,8 @@ export interface Runtime {
   /** Sends a message to a service as the host (`from` is "host"); false if it is not running. */
   send(service: string, payload: unknown, transfer?: readonly ArrayBuffer[]): boolean;
   layout(): Branch[];
+  /** The inspector page's address, once started with `inspector.port`. */
+  inspectorUrl(): string | undefined;
   /** Every inspection record and supervisor event, until the returned function is called. */
   subscribe(listener: InspectionListener): () => void;
   /** Graceful stop, bounded by `timeoutMs` (default 5000). Idempotent. */
@@ -65,6 +70,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   let settleEnded: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   const ended = new Promise<void>((resolve, reject) => (settleEnded = { resolve, reject }));
   ended.catch(() => {});
+  const inspector = options.inspector === undefined ? undefined : createRuntimeInspector(options.inspector);
+  if (inspector !== undefined) {
+    bus.subscribe(inspector.publish);
+    void ended.catch(() => {}).finally(() => inspector.close());
+  }
 
   const openLog = (name: string): ServiceLog =>
     options.logToStdout === true ? createStdoutLog(name, stdout) : createServiceLog(paths.root, name, stdout);
@@ -148,9 +158,11 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         const names = await listServiceNames(paths);
         const definitions = await Promise.all(names.map((name) => readServiceDefinition(paths, name, env)));
         branches = treeLayout(definitions);
+        await inspector?.open(paths.root, branches);
         await openHosts(definitions);
       } catch (error) {
         await closeHosts();
+        await inspector?.close();
         settleEnded?.reject(error);
         throw error;
       }
@@ -175,11 +187,12 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     status: () => [...hosts.values()].map((host) => host.supervisor.status()),
     send: (service, payload, transfer) => route("host", service, payload, transfer),
     layout: () => branches,
+    inspectorUrl: () => inspector?.url,
     subscribe: (listener) => bus.subscribe(listener),
     stop({ timeoutMs = 5000 } = {}) {
       if (stopping !== undefined) return stopping;
       const running = fiber;
-      if (running === undefined) return (stopping = Promise.resolve());
+      if (running === undefined) return (stopping = Promise.resolve(inspector?.close()));
       stopping = (async () => {
         // Leave time to close files after the kill; the kill itself takes ~100 ms.
         const killer = setTimeout(() => {
@@ -188,6 +201,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         try {
           await Effect.runPromise(Fiber.interrupt(running));
           await ended.catch(() => {});
+          await inspector?.close();
         } finally {
           clearTimeout(killer);
         }

@@ -2,6 +2,8 @@
 // SIGTERM and SIGINT stop it gracefully within 5 s; SIGHUP reloads every service (svc -h);
 // SIGALRM retries every delivery now (svc -a). `--init` first makes or completes the root (what
 // `npm start` uses); `--log stdout` sends every service's log to standard output.
+// `--inspect[=PORT]` serves the web inspector, `--record FILE` records the inspection stream
+// (docs/inspector.md).
 // Exits 0 after a stop, 111 if the supervision tree gave up.
 
 import { UsageError, type Command, type CliIo } from "../command.js";
@@ -10,6 +12,7 @@ import { chooseRoot } from "../../root/paths.js";
 import { initRoot } from "../../root/init.js";
 import { createRuntime, type Runtime } from "../../runtime/runtime.js";
 import { INIT_OPTIONS, initOptionsFrom } from "./init.js";
+import { INSPECT_OPTIONS, inspectAddress, withInspectDefault } from "../../inspect/inspect-args.js";
 
 function describe(runtime: Runtime): string {
   const lines = runtime.status().map((s) => `  ${s.name}: ${s.ready ? "up" : s.want === "up" ? "starting" : "down"}`);
@@ -36,9 +39,10 @@ function handleSignals(runtime: Runtime, io: CliIo): () => void {
 export const start: Command = {
   name: "start",
   summary: "run every service in the foreground (TERM/INT stop, HUP reload, ALRM retry now)",
-  usage: "tsqmail start [--root DIR] [--init [--domain D] [--listen IP] [--base-port N]] [--log stdout]",
+  usage: "tsqmail start [--root DIR] [--init [--domain D] [--listen IP] [--base-port N]] [--log stdout]\n       [--inspect[=PORT]] [--inspect-host HOST] [--record FILE]",
   async run(args, io) {
-    const { values } = parseCommandArgs(args, { ...INIT_OPTIONS, init: { type: "boolean" }, log: { type: "string" } }, false);
+    const options = { ...INIT_OPTIONS, ...INSPECT_OPTIONS, init: { type: "boolean" }, log: { type: "string" }, record: { type: "string" } } as const;
+    const { values } = parseCommandArgs(withInspectDefault(args), options, false);
     const log = stringOption(values, "log");
     if (log !== undefined && log !== "stdout") throw new UsageError(`--log takes only 'stdout'`);
     const root = chooseRoot(stringOption(values, "root"), io.env);
@@ -46,11 +50,16 @@ export const start: Command = {
       const report = await initRoot(initOptionsFrom(root, values));
       if (report.created.length > 0) io.stderr.write(`tsqmail: initialised ${root}\n`);
     }
-    const runtime = createRuntime({ root, logToStdout: log === "stdout", stdout: io.stdout });
+    const address = inspectAddress(values, io.env);
+    const record = stringOption(values, "record");
+    const inspector = address === undefined && record === undefined ? undefined : { ...address, ...(record === undefined ? {} : { record }) };
+    const runtime = createRuntime({ root, logToStdout: log === "stdout", stdout: io.stdout, ...(inspector === undefined ? {} : { inspector }) });
     const release = handleSignals(runtime, io);
     try {
       await runtime.start();
       io.stderr.write(`tsqmail: running ${root}\n${describe(runtime)}\n`);
+      const url = runtime.inspectorUrl();
+      if (url !== undefined) io.stderr.write(`tsqmail: inspector at ${url}\n`);
     } catch (error) {
       // Like supervise, keep trying what failed; say what it is.
       io.stderr.write(`tsqmail: ${(error as Error).message}\n`);

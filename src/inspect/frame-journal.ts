@@ -1,0 +1,79 @@
+// The inspector's memory of the stream, so a page that connects late (or reconnects) sees what is
+// going on: the latest layout, each service's latest status, recent supervisor events, every live
+// actor's recent records and a bounded history of finished actors. Everything is bounded, so an
+// inspector left attached for weeks holds a fixed amount of memory.
+
+import type { InspectionRecord } from "../../supervisors/inspection-record.js";
+import type { InspectorFrame } from "./inspector-frame.js";
+
+export interface JournalLimits {
+  /** Records kept per actor (the oldest after its first are dropped). */
+  readonly recordsPerActor: number;
+  /** Finished actors kept, the most recent. */
+  readonly finishedActors: number;
+  /** Supervisor events kept, besides each service's latest status. */
+  readonly supervisorEvents: number;
+}
+
+export const DEFAULT_LIMITS: JournalLimits = { recordsPerActor: 400, finishedActors: 200, supervisorEvents: 500 };
+
+type ActorRecord = Extract<InspectionRecord, { id: string }>;
+
+export class FrameJournal {
+  private layout: InspectorFrame | undefined;
+  private readonly statuses = new Map<string, InspectorFrame>();
+  private readonly supervisorEvents: InspectorFrame[] = [];
+  // Map iteration order is insertion order: live and finished actors stay oldest first.
+  private readonly live = new Map<string, ActorRecord[]>();
+  private readonly finished = new Map<string, ActorRecord[]>();
+
+  constructor(private readonly limits: JournalLimits = DEFAULT_LIMITS) {}
+
+  add(frame: InspectorFrame): void {
+    switch (frame.kind) {
+      case "layout":
+        this.layout = frame;
+        return;
+      case "supervisor":
+        if (frame.event === "status") this.statuses.set(frame.service, frame);
+        else pushBounded(this.supervisorEvents, frame, this.limits.supervisorEvents, 0);
+        return;
+      default:
+        this.addActorRecord(frame);
+    }
+  }
+
+  /** What a newly connected page is sent first: enough to draw the present state. */
+  frames(): InspectorFrame[] {
+    const out: InspectorFrame[] = this.layout === undefined ? [] : [this.layout];
+    out.push(...this.supervisorEvents, ...this.statuses.values());
+    for (const records of this.finished.values()) out.push(...records);
+    for (const records of this.live.values()) out.push(...records);
+    return out;
+  }
+
+  private addActorRecord(record: ActorRecord): void {
+    let records = this.live.get(record.id);
+    if (records === undefined) {
+      // A record for an actor already finished (XState's final snapshot arrives late) joins it.
+      const done = this.finished.get(record.id);
+      if (done !== undefined && record.kind !== "actor") {
+        pushBounded(done, record, this.limits.recordsPerActor, 1);
+        return;
+      }
+      records = [];
+      this.live.set(record.id, records);
+    }
+    // The first record (the actor's creation, which names its machine) is always kept.
+    pushBounded(records, record, this.limits.recordsPerActor, 1);
+    if (record.kind !== "actor-end") return;
+    this.live.delete(record.id);
+    this.finished.set(record.id, records);
+    if (this.finished.size > this.limits.finishedActors) this.finished.delete(this.finished.keys().next().value!);
+  }
+}
+
+function pushBounded<T>(list: T[], item: T, limit: number, keepHead: number): void {
+  list.push(item);
+  if (list.length > limit) list.splice(keepHead, 1);
+}
