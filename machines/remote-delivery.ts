@@ -12,6 +12,7 @@
 //                                                                  ↓
 //                             envelope → mail → rcpt… (or pipelined: MAIL+RCPTs in one write)
 //                                → data → body → dataReply → keeping (connection kept for reuse)
+//                connecting ─ fresh, QMTP ─→ qmtpPackage → qmtpReplies → quitting (close)
 //   any failure that leaves a sane session → keeping; a dead or broken one → quitting (QUIT, close)
 //
 // Hosts come in qmail's order (smtproutes or MX preference, then the "points back to me" cut),
@@ -21,9 +22,13 @@
 // attempt takes a fresh connection to the same host rather than reporting a failure.
 // Results stay per recipient as qmail-rspawn makes them: a recipient the server refused gets
 // "does not like recipient" with its own letter (and the message's report when that is no
-// better); the others get the message's K/Z/D report. After STARTTLS's 220 the client discards
-// everything it had read (response injection, security.md §1.2), shakes hands and says EHLO again.
+// better); the others get the message's K/Z/D report. Recipients put off with 452 (too many for
+// one transaction) while the message went to others are named in the output, for another
+// transaction the service makes at once. After STARTTLS's 220 the client discards everything it
+// had read (response injection, security.md §1.2), shakes hands and says EHLO again.
 // Credentials are never in this chart's context (it is inspectable): `authenticate` holds them.
+// A qmtproutes destination speaks QMTP instead: after connecting, one package (message, sender,
+// recipients as netstrings) and one reply netstring per recipient; QMTP connections are not kept.
 // Side effects are named here and provided by src/services/rspawn.
 
 import { and, assign, fromPromise, not, setup } from "xstate";
@@ -31,9 +36,13 @@ import { and, assign, fromPromise, not, setup } from "xstate";
 /** How the service wants TLS for this destination (control/tlsdestinations). */
 export type TlsPolicy = "off" | "opportunistic" | "required";
 
+/** SMTP, or QMTP for a qmtproutes destination. */
+export type Protocol = "smtp" | "qmtp";
+
 /** What the send service asked for, and the settings the attempt needs. */
 export interface RemoteDeliveryInput {
-  /** The envelope sender as it goes between the angle brackets (qmail's quote() applied). */
+  readonly protocol: Protocol;
+  /** The envelope sender as it goes on the wire (for SMTP, qmail's quote() applied). */
   readonly sender: string;
   /** The recipients, quoted as the sender is; results come back in this order. */
   readonly recipients: readonly string[];
@@ -85,6 +94,12 @@ export interface RemoteDeliveryOutput {
 export interface RemoteDeliveryResults {
   /** One per input recipient, in the same order. */
   readonly results: readonly RemoteDeliveryOutput[];
+  /**
+   * Recipients (indexes) the server refused with 452 — too many recipients for one transaction
+   * (RFC 5321 §4.5.3.1.10) — while it took the message for others: worth another transaction
+   * now rather than a retry on send's schedule. Their results stand if none is made.
+   */
+  readonly again: readonly number[];
 }
 
 interface RemoteDeliveryContext extends RemoteDeliveryInput, SessionFacts {
@@ -97,6 +112,8 @@ interface RemoteDeliveryContext extends RemoteDeliveryInput, SessionFacts {
   readonly rcptReplies: readonly (Reply | undefined)[];
   /** The message's report (qmail-remote's final K/Z/D record). */
   readonly result: RemoteDeliveryOutput | undefined;
+  /** QMTP answers every recipient itself: these are the results, when it did. */
+  readonly ownResults: readonly RemoteDeliveryOutput[] | undefined;
 }
 
 // A promise actor the service provides; unprovided, it never settles.
@@ -169,6 +186,10 @@ export const remoteDeliveryMachine = setup({
     startTls: pending<void, void>(),
     /** AUTH with the route's credentials by one of `mechanisms`; the server's last reply. */
     authenticate: pending<{ mechanisms: readonly string[] }, Reply>(),
+    /** QMTP: writes the package — message, sender and recipients as netstrings. */
+    qmtpSend: pending<void, void>(),
+    /** QMTP: reads `count` reply netstrings, one per recipient (K, Z or D, then text). */
+    qmtpReplies: pending<{ count: number }, string[]>(),
   },
   actions: {
     /** Sends QUIT without waiting for its reply (qmail: "waiting for remote side is just too ridiculous") and closes. */
@@ -190,6 +211,7 @@ export const remoteDeliveryMachine = setup({
     authInClear: ({ context }) => !context.tlsActive && !loopback(ip(context)),
     authOffered: ({ context }) => usableMechanisms(context).length > 0,
     hostsLeft: ({ context }) => context.index < context.hosts.length,
+    qmtp: ({ context }) => context.protocol === "qmtp",
   },
 }).createMachine({
   id: "remote-delivery",
@@ -203,6 +225,7 @@ export const remoteDeliveryMachine = setup({
     authenticated: false,
     rcptReplies: [],
     result: undefined,
+    ownResults: undefined,
   }),
   initial: "checking",
   states: {
@@ -259,6 +282,7 @@ export const remoteDeliveryMachine = setup({
             target: "connected.reset",
             actions: assign(({ event }) => (event.output.kind === "reused" ? event.output.facts : {})),
           },
+          { guard: ({ context, event }) => event.output.kind === "fresh" && context.protocol === "qmtp", target: "connected.qmtpPackage" },
           {
             guard: ({ event }) => event.output.kind === "fresh",
             target: "connected.greeting",
@@ -452,6 +476,22 @@ export const remoteDeliveryMachine = setup({
         body: {
           invoke: { src: "sendBody", onDone: { target: "dataReply" }, onError: { target: "#remote-delivery.died" } },
         },
+        // QMTP (cr.yp.to/proto/qmtp.txt): no greeting and no commands; one package, one reply per recipient.
+        qmtpPackage: {
+          invoke: { src: "qmtpSend", onDone: { target: "qmtpReplies" }, onError: { target: "#remote-delivery.died" } },
+        },
+        qmtpReplies: {
+          invoke: {
+            src: "qmtpReplies",
+            input: ({ context }) => ({ count: context.recipients.length }),
+            onDone: { target: "#remote-delivery.quitting", actions: assign({ ownResults: ({ context, event }) => event.output.map((reply) => qmtpResult(ip(context), reply)) }) },
+            // The whole package went out: the server may have taken the message before the connection died.
+            onError: {
+              target: "#remote-delivery.quitting",
+              actions: { type: "finish", params: ({ context }) => ({ status: "Z", report: `Connected to ${ip(context)} but connection died. Possible duplicate! (#4.4.2)\n` }) },
+            },
+          },
+        },
         dataReply: {
           invoke: {
             src: "exchange",
@@ -475,9 +515,12 @@ export const remoteDeliveryMachine = setup({
         actions: { type: "finish", params: ({ context }) => ({ status: "Z", report: `Connected to ${ip(context)} but connection died. (#4.4.2)\n` }) },
       },
     },
+    // QMTP has no QUIT: its connection is just closed.
     quitting: {
-      entry: "quit",
-      always: "done",
+      always: [
+        { guard: "qmtp", target: "done", actions: "hangUp" },
+        { target: "done", actions: "quit" },
+      ],
     },
     // The transaction ended with a reply: the session is sane and can carry the next one.
     keeping: {
@@ -486,11 +529,22 @@ export const remoteDeliveryMachine = setup({
     },
     done: { type: "final" },
   },
-  output: ({ context }) => ({ results: perRecipient(context) }),
+  output: ({ context }) => ({
+    results: context.ownResults ?? perRecipient(context),
+    again: context.result?.status === "K" ? context.rcptReplies.flatMap((reply, i) => (reply?.code === 452 ? [i] : [])) : [],
+  }),
 });
 
 function ip(context: RemoteDeliveryContext): string {
   return context.hosts[context.index]!.ip;
+}
+
+/** A QMTP reply netstring as a recipient's result: its first byte is the letter (our texts). */
+function qmtpResult(ip: string, reply: string): RemoteDeliveryOutput {
+  const letter = reply.charAt(0);
+  const said = `Remote host said: ${reply.slice(1)}\n`;
+  if (letter === "K") return { status: "K", report: `${ip} accepted message.\n${said}` };
+  return { status: letter === "D" ? "D" : "Z", report: `${ip} does not like recipient.\n${said}` };
 }
 
 /** qmail-rspawn's combination of a recipient record with the message's final record. */

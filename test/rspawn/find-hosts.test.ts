@@ -1,5 +1,5 @@
-// Where remote delivery connects: smtproutes (keys, ports, empty relay, `|user|pass`, `!@` for
-// bounces, 465 as SMTPS), literals, MX and A
+// Where remote delivery connects: smtproutes and qmtproutes (keys, ports, empty relay,
+// `|user|pass`, `!@` for bounces, 465 as SMTPS, 209/6209 for QMTP), literals, MX and A
 // lookups against a real DNS server on loopback, preference order with random ties, the
 // "points back to me" cut, and DNS failures mapped as qmail maps them.
 
@@ -43,29 +43,39 @@ function settings(): FindHostsSettings {
 /** Where mail to `recipient` goes, routed by `routes` as smtproutes. */
 function hosts(recipient: string, routes: Record<string, string> = {}) {
   const domain = recipient.slice(recipient.lastIndexOf("@") + 1);
-  return findHosts(settings(), routeFor(new ConstMap(Object.entries(routes)), domain), domain);
+  return findHosts(settings(), routeFor(smtpOnly(routes), domain), domain);
+}
+
+/** Route tables with `routes` as smtproutes and `qmtp` as qmtproutes. */
+function smtpOnly(routes: Record<string, string>, qmtp: Record<string, string> = {}) {
+  return { smtp: new ConstMap(Object.entries(routes)), qmtp: new ConstMap(Object.entries(qmtp)) };
 }
 
 describe("routeFor", () => {
-  const routes = new ConstMap(
-    Object.entries({ "a.example": "relay-a:2525", ".sub.example": "relay-sub;26", "": "smarthost", "mx.example": "", "v6.example": "[::1]:27", "auth.example": "relay|user|p:a|ss;587" }),
-  );
-  const plain = (relay: string, port: number | undefined) => ({ relay, port, credentials: undefined });
+  const routes = smtpOnly({ "a.example": "relay-a:2525", ".sub.example": "relay-sub;26", "": "smarthost", "mx.example": "", "v6.example": "[::1]:27", "auth.example": "relay|user|p:a|ss;587" });
+  const plain = (relay: string | undefined, port: number | undefined, protocol = "smtp") => ({ relay, port, credentials: undefined, protocol });
   it("tries the domain, each .suffix, then the default; an empty relay means MX", () => {
     expect(routeFor(routes, "A.Example")).toEqual(plain("relay-a", 2525));
     expect(routeFor(routes, "x.y.sub.example")).toEqual(plain("relay-sub", 26));
     expect(routeFor(routes, "sub.example")).toEqual(plain("smarthost", undefined));
     expect(routeFor(routes, "mx.example")).toBeUndefined();
     expect(routeFor(routes, "v6.example")).toEqual(plain("[::1]", 27));
-    expect(routeFor(new ConstMap(), "a.example")).toBeUndefined();
+    expect(routeFor(smtpOnly({}), "a.example")).toBeUndefined();
   });
 
   it("relay|user|pass;port carries credentials (the password may hold : and |)", () => {
-    expect(routeFor(routes, "auth.example")).toEqual({ relay: "relay", port: 587, credentials: { user: "user", pass: "p:a|ss" } });
+    expect(routeFor(routes, "auth.example")).toEqual({ relay: "relay", port: 587, credentials: { user: "user", pass: "p:a|ss" }, protocol: "smtp" });
+  });
+
+  it("qmtproutes is asked before smtproutes at each key; an empty QMTP relay means MX by QMTP", () => {
+    const tables = smtpOnly({ "a.example": "smtp-a", ".example": "smtp-suffix" }, { ".example": "qmtp-suffix;6209", "b.example": "" });
+    expect(routeFor(tables, "a.example")).toEqual(plain("smtp-a", undefined));
+    expect(routeFor(tables, "x.example")).toEqual(plain("qmtp-suffix", 6209, "qmtp"));
+    expect(routeFor(tables, "b.example")).toEqual(plain(undefined, undefined, "qmtp"));
   });
 
   it("!@ routes bounces (empty sender) before any domain's route; other senders ignore it", () => {
-    const withBounces = new ConstMap(Object.entries({ "a.example": "relay-a", "!@": "bounces.example;2500" }));
+    const withBounces = smtpOnly({ "a.example": "relay-a", "!@": "bounces.example;2500" });
     expect(routeFor(withBounces, "a.example", "")).toEqual(plain("bounces.example", 2500));
     expect(routeFor(withBounces, "a.example", "someone@b.example")).toEqual(plain("relay-a", undefined));
     expect(routeFor(withBounces, "c.example", "someone@b.example")).toBeUndefined();
@@ -107,8 +117,11 @@ describe("findHosts", () => {
     expect(await hosts("u@anything.test", { "": "[127.0.0.1];2526" })).toEqual({ ok: true, hosts: [{ ip: "127.0.0.1", port: 2526, implicitTls: false }] });
   });
 
-  it("a route to port 465 is SMTPS: TLS from the first byte", async () => {
+  it("a route to port 465 is SMTPS, a QMTP route to 6209 QMTPS: TLS from the first byte; QMTP's own port is 209", async () => {
     expect(await hosts("u@x.test", { "": "[127.0.0.2];465" })).toEqual({ ok: true, hosts: [{ ip: "127.0.0.2", port: 465, implicitTls: true }] });
+    const qmtp = (value: string) => findHosts(settings(), routeFor(smtpOnly({}, { "": value }), "x.test"), "x.test");
+    expect(await qmtp("[127.0.0.2];6209")).toEqual({ ok: true, hosts: [{ ip: "127.0.0.2", port: 6209, implicitTls: true }] });
+    expect(await qmtp("[127.0.0.2]")).toEqual({ ok: true, hosts: [{ ip: "127.0.0.2", port: 209, implicitTls: false }] });
   });
 
   it("a literal domain is used as it is (and here it is this host: ambiguous)", async () => {

@@ -1,8 +1,8 @@
 // The remote-delivery statechart with fake side effects: which replies end the attempt with
 // which letter and text, when the next host is tried, EHLO→HELO fallback, STARTTLS followed by a
 // fresh EHLO, TLS required by tlsdestinations, AUTH only inside TLS (or to loopback), per-
-// recipient results of a batch, PIPELINING, MAIL parameters, and a kept connection: RSET first,
-// a fresh connection when the kept one is dead.
+// recipient results of a batch, PIPELINING, MAIL parameters, a kept connection (RSET first, a
+// fresh connection when the kept one is dead), and QMTP's package with per-recipient replies.
 
 import { createActor, fromPromise } from "xstate";
 import { describe, expect, it } from "vitest";
@@ -27,11 +27,13 @@ interface Script {
   readonly kept?: SessionFacts;
   readonly deadKept?: boolean;
   readonly input?: Partial<RemoteDeliveryInput>;
+  /** QMTP's reply netstrings; undefined: the connection dies after the package. */
+  readonly qmtpReplies?: readonly string[];
 }
 
 const host = (ip: string): Destination => ({ ip, port: 25, implicitTls: false });
 
-async function run(script: Script): Promise<{ results: readonly RemoteDeliveryOutput[]; output: RemoteDeliveryOutput; log: string[] }> {
+async function run(script: Script): Promise<{ results: readonly RemoteDeliveryOutput[]; again: readonly number[]; output: RemoteDeliveryOutput; log: string[] }> {
   const log: string[] = [];
   let ip = "";
   let kept = script.kept;
@@ -64,16 +66,22 @@ async function run(script: Script): Promise<{ results: readonly RemoteDeliveryOu
       sendBody: fromPromise<void, void>(async () => void log.push("body")),
       startTls: fromPromise<void, void>(async () => void log.push("tls")),
       authenticate: fromPromise<Reply, { mechanisms: readonly string[] }>(async ({ input }) => answer(`AUTH ${input.mechanisms[0]}`)),
+      qmtpSend: fromPromise<void, void>(async () => void log.push("package")),
+      qmtpReplies: fromPromise<string[], { count: number }>(async ({ input }) => {
+        log.push(`replies ${input.count}`);
+        if (script.qmtpReplies === undefined) throw new Error("connection closed");
+        return [...script.qmtpReplies];
+      }),
     },
     actions: { quit: () => void log.push("QUIT"), hangUp: () => void log.push("hang up"), keep: () => void log.push("keep") },
   });
-  const input: RemoteDeliveryInput = { sender: "s@a.test", recipients: ["r@b.test"], helohost: "me.test", tls: "opportunistic", auth: false, size: 100, eightBit: false, ...script.input };
+  const input: RemoteDeliveryInput = { protocol: "smtp", sender: "s@a.test", recipients: ["r@b.test"], helohost: "me.test", tls: "opportunistic", auth: false, size: 100, eightBit: false, ...script.input };
   const actor = createActor(machine, { input });
   const done = new Promise<void>((resolve) => actor.subscribe({ complete: () => resolve() }));
   actor.start();
   await done;
-  const { results } = actor.getSnapshot().output!;
-  return { results, output: results[0]!, log };
+  const { results, again } = actor.getSnapshot().output!;
+  return { results, again, output: results[0]!, log };
 }
 
 const happy = (verb: string): string =>
@@ -146,6 +154,15 @@ describe("remote-delivery machine", () => {
     ]);
   });
 
+  it("452 to some recipients while the message went to others: they are named for another transaction; not when nothing went", async () => {
+    const tooMany = (line: string): string => (/[cd]@/.test(line) ? "452 4.5.3 too many recipients" : "250 ok");
+    const some = await run({ replies: (_, verb, line) => (verb === "RCPT" ? tooMany(line) : happy(verb)), input: { recipients: ["a@b.test", "c@b.test", "b@b.test", "d@b.test"] } });
+    expect(some.again).toEqual([1, 3]);
+    expect(some.results[1]!.status).toBe("Z");
+    const none = await run({ replies: (_, verb) => (verb === "RCPT" ? "452 4.5.3 too many recipients" : happy(verb)), input: { recipients: ["c@b.test"] } });
+    expect(none.again).toEqual([]);
+  });
+
   it("a batch where no recipient is accepted: no DATA, each refusal with 'Giving up'", async () => {
     const { results, log } = await run({ replies: (_, verb, line) => (verb === "RCPT" ? (line.includes("x@") ? "550 no" : "450 later") : happy(verb)), input: { recipients: ["x@b.test", "y@b.test"] } });
     expect(log).not.toContain("DATA");
@@ -213,5 +230,24 @@ describe("remote-delivery machine", () => {
     const { output, log } = await run({ kept: { extensions: {}, tlsActive: false, authenticated: false }, deadKept: true, replies: (_, verb) => happy(verb) });
     expect(log.slice(0, 5)).toEqual(["reuse 192.0.2.1", "RSET", "hang up", "connect 192.0.2.1", "GREETING"]);
     expect(output).toEqual({ status: "K", report: "192.0.2.1 accepted message.\nRemote host said: 250 queued\n" });
+  });
+
+  it("QMTP: one package, each recipient's result from its own reply netstring; closed without QUIT", async () => {
+    const { results, log } = await run({
+      replies: (_, verb) => happy(verb),
+      input: { protocol: "qmtp", recipients: ["a@b.test", "b@b.test", "c@b.test"] },
+      qmtpReplies: ["Kok 1700000000 qp 42", "Dsorry, no mailbox here by that name (#5.1.1)", "Zmailbox busy (#4.2.1)"],
+    });
+    expect(log).toEqual(["connect 192.0.2.1", "package", "replies 3", "hang up"]);
+    expect(results).toEqual([
+      { status: "K", report: "192.0.2.1 accepted message.\nRemote host said: ok 1700000000 qp 42\n" },
+      { status: "D", report: "192.0.2.1 does not like recipient.\nRemote host said: sorry, no mailbox here by that name (#5.1.1)\n" },
+      { status: "Z", report: "192.0.2.1 does not like recipient.\nRemote host said: mailbox busy (#4.2.1)\n" },
+    ]);
+  });
+
+  it("QMTP: the connection dies after the whole package: Z 'Possible duplicate!' for every recipient", async () => {
+    const { results } = await run({ replies: (_, verb) => happy(verb), input: { protocol: "qmtp", recipients: ["a@b.test", "b@b.test"] } });
+    expect(results.map((result) => result.report)).toEqual(Array(2).fill("Connected to 192.0.2.1 but connection died. Possible duplicate! (#4.4.2)\n"));
   });
 });

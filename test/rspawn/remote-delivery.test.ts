@@ -3,16 +3,14 @@
 // smtproutes, or found through MX records on a DNS server on loopback. What send logs is
 // qmail-remote's text as qmail-rspawn combines it; what the sink read is the wire itself.
 
-import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { logText, waitFor } from "../runtime/test-root.js";
-import { inject, leftovers, queuedIds, sendTestBed } from "../send/send-root.js";
+import { waitFor } from "../runtime/test-root.js";
+import { inject, leftovers, queuedIds } from "../send/send-root.js";
 import { startLoopbackDns, type LoopbackDns } from "../net/loopback-dns.js";
+import { rspawnBed, unusedPort } from "./rspawn-root.js";
 import { startSmtpSink, type SinkPolicy, type SmtpSink } from "./smtp-sink.js";
 
-const bed = sendTestBed();
+const rspawn = rspawnBed();
 let sink: SmtpSink | undefined;
 let dns: LoopbackDns | undefined;
 
@@ -23,34 +21,21 @@ afterEach(async () => {
   dns = undefined;
 });
 
-/** A root with send and the real rspawn; `routes` become control/smtproutes. */
-async function startWith(routes: string, rspawnEnv: Record<string, string> = {}): Promise<string> {
-  const made = await bed.makeRoot({ spawners: [], control: { smtproutes: routes, timeoutconnect: "2", timeoutremote: "5" } });
-  const dir = join(made.root, "service", "rspawn");
-  mkdirSync(join(dir, "env"), { recursive: true });
-  writeFileSync(join(dir, "module"), "rspawn\n");
-  for (const [key, value] of Object.entries(rspawnEnv)) writeFileSync(join(dir, "env", key), `${value}\n`);
-  await bed.start();
-  return made.queueDir;
-}
+const startWith = (routes: string, env: Record<string, string> = {}): Promise<string> => rspawn.start(routes, env);
 
 async function sinkAndRoute(policy: SinkPolicy = {}): Promise<string> {
   sink = await startSmtpSink("127.0.0.1", policy);
   return startWith(`remote.test:127.0.0.1:${sink.port}\nelsewhere.test:[127.0.0.1];${sink.port}`);
 }
 
-const sendLog = (): string => logText(bed.made.root, "send");
-const deliveryLine = async (outcome: string): Promise<string> => {
-  const pattern = new RegExp(`delivery \\d+: ${outcome}: (.*)`);
-  await waitFor(() => pattern.test(sendLog()), 10_000, `a ${outcome} line`);
-  return pattern.exec(sendLog())![1]!;
-};
+const deliveryLine = async (outcome: string): Promise<string> => (await rspawn.deliveryLines(outcome))[0]!;
 
 describe("rspawn", () => {
-  it("delivers to the routed server: EHLO with helohost, MAIL, RCPT, dot-stuffed CR LF data, QUIT; K with the server's text", async () => {
+  it("delivers to the routed server: EHLO with helohost, MAIL, RCPT, dot-stuffed CR LF data, QUIT once idle; K with the server's text", async () => {
     const queueDir = await sinkAndRoute();
     await inject(queueDir, "sender@elsewhere.test", ["ok@remote.test"], "Subject: t\n\n.dot line\nplain\n..two\n");
     expect(await deliveryLine("success")).toBe("127.0.0.1_accepted_message./Remote_host_said:_250_ok_queued_as_1/");
+    await waitFor(() => sink!.connections[0]!.closed, 10_000, "the kept connection to be closed");
     expect(sink!.commands.slice(0, 4)).toEqual(["EHLO mail.example.test", "MAIL FROM:<sender@elsewhere.test>", "RCPT TO:<ok@remote.test>", "DATA"]);
     expect(sink!.transcripts[0]).toMatch(/\r\nSubject: t\r\n\r\n\.\.dot line\r\nplain\r\n\.\.\.two\r\n\.\r\nQUIT\r\n$/);
     expect(sink!.messages[0]).toMatch(/^Received: .*\r\nSubject: t\r\n\r\n\.dot line\r\nplain\r\n\.\.two\r\n$/);
@@ -77,10 +62,7 @@ describe("rspawn", () => {
   }, 30_000);
 
   it("a connection refused: Z #4.4.1", async () => {
-    const closed = createServer();
-    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
-    const port = (closed.address() as { port: number }).port;
-    await new Promise((resolve) => closed.close(resolve));
+    const port = await unusedPort();
     const queueDir = await startWith(`remote.test:127.0.0.1:${port}`);
     await inject(queueDir, "sender@elsewhere.test", ["x@remote.test"]);
     expect(await deliveryLine("deferral")).toBe("Sorry,_I_wasn't_able_to_establish_an_SMTP_connection._(#4.4.1)/");

@@ -1,8 +1,9 @@
 // Where a remote delivery connects, in the order to try: qmail-remote's choice before it dials.
-// 1. control/smtproutes, keys tried as qmail does: the domain, each `.suffix` of it, then the
-//    empty default; a bounce tries s/qmail's `!@` first. A route's relay becomes the only MX (its
-//    addresses, preference 0, port from the route: 465 means SMTPS); an empty relay means "use
-//    MX" for that domain; `relay|user|pass` adds credentials for AUTH.
+// 1. control/qmtproutes and smtproutes, keys tried as qmail does: the domain, each `.suffix` of
+//    it, then the empty default, qmtproutes first at each key (s/qmail); a bounce tries `!@`
+//    first. A route's relay becomes the only MX (its addresses, preference 0, port from the
+//    route: 465 means SMTPS, 6209 QMTPS; QMTP's default is 209); an empty relay means "use MX"
+//    for that domain; `relay|user|pass` adds credentials for AUTH.
 // 2. A literal (`[1.2.3.4]`, `1.2.3.4`, `[IPv6:…]`) is used as it is, preference 0.
 // 3. Otherwise the MX records, each exchanger's A/AAAA addresses; none → the domain's own
 //    addresses, preference 0. Lower preference first; equal preferences in random order.
@@ -14,7 +15,7 @@
 // a temporary failure for any exchanger makes the whole lookup temporary.
 
 import { isIP } from "node:net";
-import type { Destination, HostsResult } from "../../../machines/remote-delivery.js";
+import type { Destination, HostsResult, Protocol } from "../../../machines/remote-delivery.js";
 import type { ConstMap } from "../../config/constmap.js";
 import type { Dns } from "../../io/dns.js";
 
@@ -40,9 +41,17 @@ export interface Credentials {
 }
 
 export interface Route {
-  readonly relay: string;
+  /** undefined: use the domain's MX (an empty relay in qmtproutes). */
+  readonly relay: string | undefined;
   readonly port: number | undefined;
   readonly credentials: Credentials | undefined;
+  readonly protocol: Protocol;
+}
+
+/** control/smtproutes and control/qmtproutes. */
+export interface RouteTables {
+  readonly smtp: ConstMap;
+  readonly qmtp: ConstMap;
 }
 
 // relay (a name or a bracketed literal, which may hold colons), optional port after `;` or `:`.
@@ -60,27 +69,43 @@ const validPort = (text: string | undefined): number | undefined => {
  * `fallback` (smtproutes: the empty key).
  */
 export function lookupByDomain(map: ConstMap, domain: string, fallback = ""): string | undefined {
-  for (let i = 0; i <= domain.length; i++) {
-    if (i > 0 && i < domain.length && domain[i] !== ".") continue;
-    const value = map.get(i === domain.length ? fallback : domain.slice(i));
+  for (const key of domainKeys(domain, fallback)) {
+    const value = map.get(key);
     if (value !== undefined) return value;
   }
   return undefined;
 }
 
+/** The keys qmail tries for `domain`, most specific first. */
+function domainKeys(domain: string, fallback: string): string[] {
+  const keys: string[] = [];
+  for (let i = 0; i < domain.length; i++) if (i === 0 || domain[i] === ".") keys.push(domain.slice(i));
+  return [...keys, fallback];
+}
+
 /**
- * The smtproutes entry for mail from `sender` to `domain`. A bounce (empty sender) takes the
- * `!@` route when there is one (s/qmail: bounces to their own relay), before any domain's.
- * An empty relay means "use MX".
+ * The route for mail from `sender` to `domain`. A bounce (empty sender) takes the `!@` route
+ * when there is one (s/qmail: bounces to their own relay), before any domain's. At each key
+ * qmtproutes is asked before smtproutes (s/qmail). An empty smtproutes relay means "use MX"
+ * (undefined: an ordinary delivery); an empty qmtproutes relay means "use MX, by QMTP".
  */
-export function routeFor(routes: ConstMap, domain: string, sender = "x"): Route | undefined {
-  const value = (sender === "" ? routes.get("!@") : undefined) ?? lookupByDomain(routes, domain);
-  if (value === undefined || value === "") return undefined;
+export function routeFor(tables: RouteTables, domain: string, sender = "x"): Route | undefined {
+  for (const key of [...(sender === "" ? ["!@"] : []), ...domainKeys(domain, "")]) {
+    const qmtp = tables.qmtp.get(key);
+    if (qmtp !== undefined) return parseRoute(qmtp, "qmtp");
+    const smtp = tables.smtp.get(key);
+    if (smtp !== undefined) return smtp === "" ? undefined : parseRoute(smtp, "smtp");
+  }
+  return undefined;
+}
+
+function parseRoute(value: string, protocol: Protocol): Route {
+  if (value === "") return { relay: undefined, port: undefined, credentials: undefined, protocol };
   const auth = AUTH_ROUTE.exec(value);
-  if (auth !== null) return { relay: auth[1]!, port: validPort(auth[4]), credentials: { user: auth[2]!, pass: auth[3]! } };
+  if (auth !== null) return { relay: auth[1]!, port: validPort(auth[4]), credentials: { user: auth[2]!, pass: auth[3]! }, protocol };
   const parsed = ROUTE.exec(value);
-  if (parsed === null) return { relay: value, port: undefined, credentials: undefined };
-  return { relay: parsed[1]!, port: validPort(parsed[2]), credentials: undefined };
+  if (parsed === null) return { relay: value, port: undefined, credentials: undefined, protocol };
+  return { relay: parsed[1]!, port: validPort(parsed[2]), credentials: undefined, protocol };
 }
 
 /** `1.2.3.4`, `[1.2.3.4]` or `[IPv6:…]`: the address, else undefined. */
@@ -131,12 +156,14 @@ export function preferenceOrder(candidates: readonly Candidate[], random: () => 
   return shuffled.sort((a, b) => a.preference - b.preference);
 }
 
-/** s/qmail: a route to port 465 speaks SMTPS, TLS from the first byte. */
-export const SMTPS_PORT = 465;
+/** s/qmail: port 465 speaks SMTPS and 6209 QMTPS, TLS from the first byte. */
+const IMPLICIT_TLS_PORT: Readonly<Record<Protocol, number>> = { smtp: 465, qmtp: 6209 };
+const QMTP_PORT = 209;
 
 export async function findHosts(settings: FindHostsSettings, route: Route | undefined, domain: string): Promise<HostsResult> {
-  const host = route?.relay ?? domain;
-  const lookup = route === undefined ? await mxCandidates(settings.dns, domain) : await addressesOf(settings.dns, route.relay, 0);
+  const relay = route?.relay;
+  const host = relay ?? domain;
+  const lookup = relay === undefined ? await mxCandidates(settings.dns, domain) : await addressesOf(settings.dns, relay, 0);
   if (!lookup.ok) {
     return lookup.hard
       ? { ok: false, status: "D", text: `Sorry, I couldn't find any host named ${host}. (#5.1.2)` }
@@ -145,7 +172,7 @@ export async function findHosts(settings: FindHostsSettings, route: Route | unde
   if (lookup.candidates.length === 0) return { ok: false, status: "D", text: "Sorry, I couldn't find a mail exchanger or IP address. (#5.4.4)" };
 
   let usable = preferenceOrder(lookup.candidates, settings.random);
-  if (route === undefined) {
+  if (relay === undefined) {
     const prefme = Math.min(...usable.filter((candidate) => settings.isMe(candidate.ip)).map((candidate) => candidate.preference));
     usable = usable.filter((candidate) => candidate.preference < prefme);
     if (usable.length === 0) {
@@ -156,6 +183,7 @@ export async function findHosts(settings: FindHostsSettings, route: Route | unde
       };
     }
   }
-  const port = route?.port ?? settings.defaultPort;
-  return { ok: true, hosts: usable.map((candidate): Destination => ({ ip: candidate.ip, port, implicitTls: port === SMTPS_PORT })) };
+  const protocol = route?.protocol ?? "smtp";
+  const port = route?.port ?? (protocol === "qmtp" ? QMTP_PORT : settings.defaultPort);
+  return { ok: true, hosts: usable.map((candidate): Destination => ({ ip: candidate.ip, port, implicitTls: port === IMPLICIT_TLS_PORT[protocol] })) };
 }

@@ -3,12 +3,17 @@
 // most concurrencyremote deliveries at once (spawner/delivery-slots.ts). Deliveries of one
 // message to one domain that arrive together are one batch (batcher.ts): one remote-delivery
 // actor (rspawn/dlv/<first delivery>) finds the hosts, connects — or takes a kept connection
-// (connection-pool.ts) — and holds one SMTP transaction for all of them; each delivery is
-// answered with its own result. An actor that fails answers Z, so send retries on schedule.
-// Reads: control/smtproutes (routes, `!@`, `|user|pass`, port 465 = SMTPS), tlsdestinations,
-// outgoingip, helohost (default me), timeoutconnect, timeoutremote (svc -h re-reads them all),
-// concurrencyremote (restart to change); DNS; the queue's mess files; queue/lock/tcpto.
-// Writes: the network (SMTP to port 25 or the route's port); queue/lock/tcpto (tcpto.ts).
+// (connection-pool.ts) — and holds one SMTP transaction (or sends one QMTP package) for all of
+// them; each delivery is answered with its own result. What the session will be (route,
+// protocol, TLS, EHLO name, local address) is decided first from the control files
+// (batch-plan.ts). An actor that fails answers Z, so send retries on schedule.
+// Reads: control/smtproutes (routes, `!@`, `|user|pass`, port 465 = SMTPS), qmtproutes (the same
+// syntax, asked first at each key: QMTP, port 209, 6209 = QMTPS), tlsdestinations, outgoingip,
+// domainips (per sender domain: local address and EHLO name), helohost (default me),
+// timeoutconnect, timeoutremote (svc -h re-reads them all), concurrencyremote (restart to
+// change); DNS; the queue's mess files (message-source.ts: large ones stream, never held
+// whole); queue/lock/tcpto.
+// Writes: the network (SMTP to port 25, QMTP to 209, or the route's port); queue/lock/tcpto.
 // Env (the service's envdir): DNSSERVERS DNS servers to ask instead of the system's (`ip`,
 // `ip:port`, `[ipv6]:port`, separated by spaces); DNSTIMEOUT seconds a lookup may take (default
 // 30); PORT the port for destinations whose route names none (default 25: tests use another);
@@ -16,7 +21,6 @@
 // requires it); IDLETIMEOUT seconds a kept connection may wait for the next transaction
 // (default 5; 0 keeps none).
 
-import { readFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { fromPromise } from "xstate";
 import type { StartService } from "../../../supervisors/service-module.js";
@@ -29,7 +33,6 @@ import {
   type RemoteDeliveryResults,
   type Reply,
   type SessionFacts,
-  type TlsPolicy,
 } from "../../../machines/remote-delivery.js";
 import { ConfigError } from "../../config/config-error.js";
 import { loadControl, type ControlValues } from "../../config/load-control.js";
@@ -39,19 +42,19 @@ import { isServiceMessage, type DeliverMessage } from "../../messages.js";
 import { queueLayout } from "../../queue/queue-layout.js";
 import { rootPaths } from "../../root/paths.js";
 import { deliverySlots, type DeliveryResult } from "../spawner/delivery-slots.js";
+import { planBatch, type PlanSettings } from "./batch-plan.js";
 import { Batcher } from "./batcher.js";
 import { ConnectionPool } from "./connection-pool.js";
-import { dataOnWire } from "./dot-stuff.js";
-import { findHosts, literalAddress, routeFor, type FindHostsSettings } from "./find-hosts.js";
-import { quoteAddress } from "./quote-address.js";
+import { openMessage } from "./message-source.js";
+import { findHosts, type FindHostsSettings } from "./find-hosts.js";
+import { sendQmtpPackage } from "./qmtp-package.js";
 import { authenticate } from "./smtp-auth.js";
 import { SmtpConnection, type ConnectionSettings, type TlsCheck } from "./smtp-connection.js";
 import { Tcpto } from "./tcpto.js";
-import { tlsRequirement } from "./tls-destinations.js";
 
 const SITE = "rspawn";
 /** How long the first delivery of a batch waits for the others send dispatches with it. */
-const BATCH_WINDOW_MS = 10;
+const BATCH_WINDOW_MS = 20;
 const BATCH_MAX = 100;
 
 /** qmail's ipme: this host's interface addresses, and 0.0.0.0 ("this host", RFC 1122 §3.2.1.3). */
@@ -60,9 +63,6 @@ function ownAddresses(): Set<string> {
   for (const list of Object.values(networkInterfaces())) for (const entry of list ?? []) own.add(entry.address);
   return own;
 }
-
-/** Any byte above 127: the body needs 8BITMIME to be announced. */
-const hasEightBit = (bytes: Uint8Array): boolean => bytes.some((byte) => byte > 0x7f);
 
 const start: StartService = async (context) => {
   const paths = rootPaths(context.root);
@@ -76,29 +76,32 @@ const start: StartService = async (context) => {
   const fs = siteFs(SITE);
   const pool = new ConnectionPool(Number(context.env.IDLETIMEOUT ?? "5") * 1000);
   const tcpto = new Tcpto(fs, queueLayout(paths.queue).tcpto, process.pid);
-  await tcpto.clear();
+  await tcpto.clear().catch((error: unknown) => context.log(`warning: unable to clear tcpto: ${(error as Error).message}`));
 
   // What svc -h re-reads; an attempt keeps the settings it started with.
   const fromControl = (control: ControlValues) => ({
     helohost: control.helohost ?? "localhost",
-    routes: control.smtproutes,
+    routes: { smtp: control.smtproutes, qmtp: control.qmtproutes },
     tlsdestinations: control.tlsdestinations,
-    find: { dns, defaultPort, isMe: (ip: string) => own.has(ip), random: Math.random } satisfies FindHostsSettings,
+    domainips: control.domainips,
+    controlDir: paths.control,
+    tlsWanted,
+    find: { dns, defaultPort, isMe: (ip: string) => own.has(ip), random: Math.random },
     connection: {
       site: SITE,
       timeoutConnectMs: control.timeoutconnect * 1000,
       timeoutRemoteMs: control.timeoutremote * 1000,
       localAddress: control.outgoingip,
     } satisfies ConnectionSettings,
-  });
+  }) satisfies PlanSettings & { find: FindHostsSettings };
   let settings = fromControl(values);
 
   /** A connection to `destination`, counted in tcpto: a timeout or refusal against it, anything else clears it. */
-  const dial = async (destination: Destination, current: typeof settings, check: TlsCheck): Promise<SmtpConnection | undefined> => {
+  const dial = async (destination: Destination, connectionSettings: ConnectionSettings, check: TlsCheck): Promise<SmtpConnection | undefined> => {
     const now = Math.floor(clock.now() / 1000);
     if (await tcpto.skip(destination.ip, now)) return undefined;
     try {
-      const connection = await SmtpConnection.open(destination, current.connection, check);
+      const connection = await SmtpConnection.open(destination, connectionSettings, check);
       await tcpto.note(destination.ip, false, now);
       return connection;
     } catch (error) {
@@ -108,81 +111,85 @@ const start: StartService = async (context) => {
     }
   };
 
-  /** One batch: the same mess file, sender and domain. */
-  const deliverBatch = async (messages: readonly DeliverMessage[]): Promise<readonly DeliveryResult[]> => {
-    const first = messages[0]!;
-    const current = settings;
-    const stored = await fs.readFile(first.messFile);
-    // qmail-remote finds a partial final line only while sending; found first, no connection is wasted on it.
-    const wire = dataOnWire(stored);
-    if (wire === undefined) return messages.map(() => ({ status: "D", report: "SMTP cannot transfer messages with partial final lines. (#5.6.2)\n" }));
+  /**
+   * One batch: the same mess file, sender and domain. Recipients the server put off with 452
+   * (too many in one transaction) while it took the message for others go in another
+   * transaction at once — over the kept connection — for as long as each one delivers.
+   */
+  const deliverBatch = async (batch: readonly DeliverMessage[], round = 0): Promise<readonly DeliveryResult[]> => {
+    // The actor's id: the first delivery's number, and the round after the first (ids are never reused).
+    const { results, again } = await attempt(batch, round === 0 ? batch[0]!.delivery : `${batch[0]!.delivery}.${round}`);
+    if (again.length === 0) return results;
+    const retried = await deliverBatch(again.map((i) => batch[i]!), round + 1);
+    const merged = [...results];
+    again.forEach((i, n) => (merged[i] = retried[n]!));
+    return merged;
+  };
 
-    const domain = first.recipient.slice(first.recipient.lastIndexOf("@") + 1);
-    const route = routeFor(current.routes, domain, first.sender);
-    const required = tlsRequirement(current.tlsdestinations, domain, paths.control);
-    const tls: TlsPolicy = required !== undefined ? "required" : tlsWanted ? "opportunistic" : "off";
-    // The name TLS asks the certificate for (SNI): the relay or the recipient's domain, unless a literal.
-    const sniName = route?.relay ?? domain;
-    const check: TlsCheck = {
-      servername: literalAddress(sniName) === undefined ? sniName : undefined,
-      ca: required?.caFile === undefined ? undefined : await readFile(required.caFile),
-      name: required?.name ?? domain,
-    };
-    const sessionKey = (destination: Destination): string =>
-      JSON.stringify([destination, current.helohost, current.connection.localAddress, tls, required, route?.credentials?.user ?? null, route?.credentials?.pass ?? null]);
+  /** One transaction (or QMTP package) for `batch`. */
+  const attempt = async (batch: readonly DeliverMessage[], actorKey: string | number): Promise<RemoteDeliveryResults> => {
+    const first = batch[0]!;
+    const current = settings;
+    const message = await openMessage(fs, first.messFile);
+    // qmail-remote finds a partial final line only while sending; found first, no connection is wasted on it.
+    if (!message.complete) return { results: batch.map(() => ({ status: "D", report: "SMTP cannot transfer messages with partial final lines. (#5.6.2)\n" })), again: [] };
+
+    const plan = await planBatch(fs, current, first.sender, first.recipient);
 
     let connection: SmtpConnection | undefined;
-    let key = "";
+    let sessionKey = "";
     const live = (): SmtpConnection => {
       if (connection === undefined) throw new Error("not connected");
       return connection;
     };
     const machine = remoteDeliveryMachine.provide({
       actors: {
-        findHosts: fromPromise<HostsResult, void>(() => findHosts(current.find, route, domain)),
+        findHosts: fromPromise<HostsResult, void>(() => findHosts(current.find, plan.route, plan.domain)),
         connect: fromPromise<Connected, { destination: Destination; fresh: boolean }>(async ({ input }) => {
-          key = sessionKey(input.destination);
-          const kept = input.fresh ? undefined : pool.take(key);
+          sessionKey = plan.sessionKey(input.destination);
+          const kept = input.fresh ? undefined : pool.take(sessionKey);
           if (kept !== undefined) {
             connection = kept.connection;
             return { kind: "reused", facts: kept.facts };
           }
-          connection = await dial(input.destination, current, check);
+          connection = await dial(input.destination, plan.connection, plan.check);
           return connection === undefined ? { kind: "failed" } : { kind: "fresh" };
         }),
         exchange: fromPromise<Reply, { line: string | undefined }>(({ input }) => live().exchange(input.line)),
         exchangeAll: fromPromise<Reply[], { lines: readonly string[] }>(({ input }) => live().exchangeAll(input.lines)),
-        sendBody: fromPromise<void, void>(() => live().write(wire)),
-        startTls: fromPromise<void, void>(() => live().startTls(check)),
-        authenticate: fromPromise<Reply, { mechanisms: readonly string[] }>(({ input }) => authenticate(live(), route!.credentials!, input.mechanisms)),
+        sendBody: fromPromise<void, void>(() => message.send((bytes) => live().write(bytes))),
+        startTls: fromPromise<void, void>(() => live().startTls(plan.check)),
+        authenticate: fromPromise<Reply, { mechanisms: readonly string[] }>(({ input }) => authenticate(live(), plan.route!.credentials!, input.mechanisms)),
+        qmtpSend: fromPromise<void, void>(() => sendQmtpPackage((bytes) => live().write(bytes), message, first.sender, batch.map((delivery) => delivery.recipient))),
+        qmtpReplies: fromPromise<string[], { count: number }>(({ input }) => live().readNetstrings(input.count)),
       },
       actions: {
         quit: () => connection?.quit(),
         hangUp: () => connection?.close(),
         keep: (_, facts: SessionFacts) => {
-          if (connection !== undefined) pool.put(key, connection, facts);
+          if (connection !== undefined) pool.put(sessionKey, connection, facts);
         },
       },
     });
-    const output = await new Promise<RemoteDeliveryResults>((resolve, reject) => {
+    return new Promise<RemoteDeliveryResults>((resolve, reject) => {
       const actor = context.actors.spawn("dlv", machine, {
-        key: first.delivery,
+        key: actorKey,
         input: {
-          sender: quoteAddress(first.sender),
-          recipients: messages.map((message) => quoteAddress(message.recipient)),
-          helohost: current.helohost,
-          tls,
-          auth: route?.credentials !== undefined,
-          size: stored.length,
-          eightBit: hasEightBit(stored),
+          protocol: plan.protocol,
+          sender: plan.onWire(first.sender),
+          recipients: batch.map((delivery) => plan.onWire(delivery.recipient)),
+          helohost: plan.helohost,
+          tls: plan.tls,
+          auth: plan.route?.credentials !== undefined,
+          size: message.size,
+          eightBit: message.eightBit,
         },
       });
       actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!), error: reject });
     });
-    return output.results;
   };
 
-  const batcher = new Batcher(BATCH_WINDOW_MS, BATCH_MAX, deliverBatch);
+  const batcher = new Batcher(BATCH_WINDOW_MS, BATCH_MAX, (batch) => deliverBatch(batch));
   const slots = deliverySlots(context, limit, (message) => batcher.join(message), (error) => `Temporary failure in remote delivery: ${error} (#4.3.0)\n`);
 
   return {

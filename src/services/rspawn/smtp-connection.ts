@@ -3,13 +3,15 @@
 // last line), write the message, start TLS (or begin in TLS: SMTPS), say QUIT. Every read and
 // write is bounded by timeoutremote; a timeout, a dropped connection or a server that floods one
 // reply ends the connection, and the pending call rejects (the machine calls that "connection
-// died"). Certificates are checked only when a CA is given (control/tlsdestinations).
+// died"). Certificates are checked only when a CA is given (control/tlsdestinations). A QMTP
+// delivery uses the same connection for its package and reads netstring replies instead.
 // Reads and writes: the network, through src/io/net.ts (fault points) and node:tls.
 
 import type { Socket } from "node:net";
 import { checkServerIdentity, connect as tlsConnect, type PeerCertificate } from "node:tls";
 import type { Destination, Reply } from "../../../machines/remote-delivery.js";
 import { connect } from "../../io/net.js";
+import { NetstringCollector } from "../../net/netstring.js";
 
 /** qmail-remote keeps at most this much of a reply for the report. */
 const REPLY_TEXT_LIMIT = 5000;
@@ -78,6 +80,21 @@ export class SmtpConnection {
     const replies: Reply[] = [];
     for (let i = 0; i < lines.length; i++) replies.push(await this.readReply());
     return replies;
+  }
+
+  /** QMTP: reads `count` reply netstrings (each at most REPLY_TEXT_LIMIT bytes); rejects on a malformed one. */
+  async readNetstrings(count: number): Promise<string[]> {
+    const collector = new NetstringCollector(REPLY_TEXT_LIMIT);
+    const replies: string[] = [];
+    for (;;) {
+      if (this.buffered.length > 0) {
+        const chunk = this.buffered;
+        this.buffered = Buffer.alloc(0);
+        for (const payload of collector.push(chunk)) replies.push(payload.toString("utf8"));
+      }
+      if (replies.length >= count) return replies.slice(0, count);
+      await this.moreData();
+    }
   }
 
   private async readReply(): Promise<Reply> {
@@ -171,9 +188,14 @@ export class SmtpConnection {
         this.buffered = this.buffered.subarray(end + 1);
         return line;
       }
-      this.check();
-      await this.bounded("read", new Promise<void>((resolve) => (this.waiting = resolve)));
+      await this.moreData();
     }
+  }
+
+  /** Waits (within timeoutremote) until more bytes arrive; rejects once the connection has failed. */
+  private async moreData(): Promise<void> {
+    this.check();
+    await this.bounded("read", new Promise<void>((resolve) => (this.waiting = resolve)));
   }
 
   /** `work`, or a rejection (and the connection closed) once timeoutremote passes. */
