@@ -8,6 +8,7 @@
 // locals and virtualdomains, which it re-reads on HUP.
 
 import type { ConfigLine } from "./config-lines.js";
+import { parseQmqpServers } from "./qmqp-servers.js";
 import { parseRecipients } from "./recipients.js";
 
 export type ControlKind = "line" | "list" | "integer" | "map" | "cdb";
@@ -106,10 +107,10 @@ export const CONTROL_FILES = {
   qmtproutes: map(["rspawn"], "reload", "artificial QMTP routes: domain:relay[;port]"),
   tlsdestinations: map(["rspawn"], "reload", "destinations that require TLS: domain:cafile (certificate checked)"),
   authsenders: map(["rspawn"], "reload", "SMTP AUTH relays per sender"),
-  domainips: map(["rspawn"], "reload", "local IP to send from per domain"),
+  domainips: map(["rspawn"], "reload", "per sender domain: domain:localip|helohost to send from"),
   domaincerts: map(["rspawn"], "reload", "client certificate per domain"),
   // qmail-qmqpc
-  qmqpservers: list(["inject"], "reload", "QMQP servers for qmail-qmqpc, in order"),
+  qmqpservers: checkedList(parseQmqpServers, ["inject"], "reload", "QMQP servers, in order (ip or ip:port): qmqpc, and every injector of a null client"),
 } as const satisfies Record<string, ControlSpec>;
 
 export type ControlName = keyof typeof CONTROL_FILES;

@@ -4,14 +4,22 @@
 // (queue-writer.ts) or, when `opts.env.QMAILQUEUE` is set, hands the message to that program
 // (qmailqueue-program.ts) as every qmail injector does. The result is qmail-queue's exit code with
 // its D/Z text. The message is streamed, never held whole; after a failure it may not have been
-// read to its end, so a network injector must still drain its input.
+// read to its end, so a network injector must still drain its input. QMTP and QMQP send the
+// envelope after the message: they pass a function, called once the message is copied, whose
+// `undefined` abandons the message (qmail_fail: nothing reaches todo/, exit 54). A root without a
+// queue directory but with control/qmqpservers is a null client (mini-qmail): every message goes
+// to a QMQP server instead (src/qmqp/null-client.ts, docs/qmtp-qmqp.md).
 
 import { dirname } from "node:path";
-import { encodeEnvelope, type Envelope } from "./envelope.js";
+import { nullClientServers, sendToQmqpServers } from "../qmqp/null-client.js";
+import { encodeEnvelope, type Envelope, type EnvelopeCheck } from "./envelope.js";
 import type { InvokedBy } from "./invoker.js";
 import { runQueueProgram } from "./qmailqueue-program.js";
-import { queueFailure, type EnqueueResult } from "./queue-exit.js";
-import { writeToQueue } from "./queue-writer.js";
+import { QueueExit, queueFailure, type EnqueueResult } from "./queue-exit.js";
+import { writeToQueue, type EnvelopeInput } from "./queue-writer.js";
+
+/** The envelope, or a function giving it after the message; undefined abandons the message. */
+export type EnvelopeSource = Envelope | (() => Promise<Envelope | undefined>);
 
 export interface EnqueueOptions {
   readonly invokedBy: InvokedBy;
@@ -25,14 +33,24 @@ export interface EnqueueOptions {
 export async function enqueue(
   queueDir: string,
   message: AsyncIterable<Uint8Array>,
-  envelope: Envelope,
+  envelope: EnvelopeSource,
   opts: EnqueueOptions,
 ): Promise<EnqueueResult> {
-  const checked = encodeEnvelope(envelope);
-  if (!checked.ok) return queueFailure(checked.exit);
-  const program = opts.env?.QMAILQUEUE;
-  if (program !== undefined && program !== "") {
-    return runQueueProgram(program, dirname(queueDir), message, checked.envelope, opts.env ?? {});
+  let checked: EnvelopeInput;
+  if (typeof envelope === "function") {
+    checked = async (): Promise<EnvelopeCheck> => {
+      const given = await envelope();
+      return given === undefined ? { ok: false, exit: QueueExit.readError } : encodeEnvelope(given);
+    };
+  } else {
+    const check = encodeEnvelope(envelope);
+    if (!check.ok) return queueFailure(check.exit);
+    checked = check.envelope;
   }
-  return writeToQueue(queueDir, message, checked.envelope, opts);
+  const root = dirname(queueDir);
+  const program = opts.env?.QMAILQUEUE;
+  if (program !== undefined && program !== "") return runQueueProgram(program, root, message, checked, opts.env ?? {});
+  const servers = await nullClientServers(root);
+  if (servers !== undefined) return sendToQmqpServers(servers, message, checked);
+  return writeToQueue(queueDir, message, checked, opts);
 }

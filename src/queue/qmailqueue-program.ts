@@ -10,8 +10,9 @@ import type { ChildProcess } from "node:child_process";
 import { siteChild } from "../io/child.js";
 import { resolve } from "node:path";
 import { Duplex, type Writable } from "node:stream";
-import { envelopeWireBytes, type EncodedEnvelope } from "./envelope.js";
+import { envelopeWireBytes, type EnvelopeCheck } from "./envelope.js";
 import { QueueExit, queueFailure, type EnqueueResult } from "./queue-exit.js";
+import type { EnvelopeInput } from "./queue-writer.js";
 
 const programs = siteChild("enqueue");
 
@@ -49,7 +50,7 @@ export async function runQueueProgram(
   program: string,
   rootDir: string,
   message: AsyncIterable<Uint8Array>,
-  envelope: EncodedEnvelope,
+  envelope: EnvelopeInput,
   env: NodeJS.ProcessEnv,
 ): Promise<EnqueueResult> {
   const path = resolve(rootDir, program);
@@ -86,12 +87,14 @@ export async function runQueueProgram(
     readFailed = true;
   }
   messageIn.end();
+  const checked: EnvelopeCheck | undefined = readFailed ? undefined : typeof envelope === "function" ? await envelope() : { ok: true, envelope };
   // Without the envelope the program sees end of input on fd 1 and gives up (qmail-queue: 54).
-  envelopeIn.end(readFailed ? undefined : envelopeWireBytes(envelope));
+  envelopeIn.end(checked?.ok === true ? envelopeWireBytes(checked.envelope) : undefined);
 
   const outcome = await ended;
   if (outcome === "spawn-failed") return queueFailure(QueueExit.cannotExec);
   if (readFailed) return queueFailure(QueueExit.readError);
+  if (checked?.ok === false) return queueFailure(checked.exit);
   if (outcome.signal !== null || outcome.code === null) return queueFailure("crashed");
   if (outcome.code === QueueExit.ok) {
     return writeFailed ? queueFailure(QueueExit.readError) : { ok: true, id: null, qp: child.pid ?? 0 };

@@ -25,6 +25,9 @@ export const BUILTIN_SERVICES: readonly BuiltinService[] = [
   { name: "smtps", group: "network", port: 465 },
   { name: "pop3d", group: "network", port: 110 },
   { name: "pop3s", group: "network", port: 995 },
+  { name: "qmtpd", group: "network", port: 209 },
+  { name: "qmtps", group: "network", port: 6209 },
+  { name: "qmqpd", group: "network", port: 628 },
 ];
 
 // From the TypeScript sources (tests) modules end in .ts; from dist/ in .js.

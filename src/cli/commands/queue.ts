@@ -16,13 +16,13 @@ const ENVELOPE_FD = 1;
 /** qmail-queue's alarm: a caller that never finishes is given a day, then it exits 52, leaving its files. */
 const SELF_DESTRUCT_MS = 24 * 60 * 60 * 1000;
 
-function parseRootFlag(args: string[]): string | undefined {
+export function parseRootFlag(args: string[]): string | undefined {
   if (args.length === 0) return undefined;
   if (args.length === 2 && args[0] === "--root") return args[1];
   throw new UsageError(`unexpected arguments: ${args.join(" ")}`);
 }
 
-async function isDirectory(path: string): Promise<boolean> {
+export async function isDirectory(path: string): Promise<boolean> {
   return siteFs("enqueue").stat(path).then(
     (s) => s.isDirectory(),
     () => false,

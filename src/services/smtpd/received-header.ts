@@ -16,6 +16,8 @@ export interface ReceivedFields {
   readonly localHost: string;
   readonly tls: boolean;
   readonly authenticated: boolean;
+  /** Names the protocol instead of ESMTP[S][A]: qmail-qmtpd's `QMTP`, qmail-qmqpd's `QMQP`. */
+  readonly protocol?: string;
 }
 
 const safe = (text: string): string => text.replace(/[^A-Za-z0-9.@%+/=:\-[\]]/g, "?");
@@ -25,6 +27,6 @@ export function receivedHeader(fields: ReceivedFields, epochMs: number): string 
   let line = `Received: from ${safe(host)}`;
   if (fields.helo !== undefined && fields.helo.toLowerCase() !== host.toLowerCase()) line += ` (HELO ${safe(fields.helo)})`;
   line += ` (${fields.remoteInfo === undefined ? "" : `${safe(fields.remoteInfo)}@`}${safe(fields.remoteIp ?? "unknown")})`;
-  const protocol = `ESMTP${fields.tls ? "S" : ""}${fields.authenticated ? "A" : ""}`;
+  const protocol = fields.protocol ?? `ESMTP${fields.tls ? "S" : ""}${fields.authenticated ? "A" : ""}`;
   return `${line}\n  by ${safe(fields.localHost)} with ${protocol}; ${qmailDate(epochMs)}\n`;
 }

@@ -1,0 +1,153 @@
+// The netstring listener services — qmtpd (209), qmtps (6209, implicit TLS, s/qmail) and qmqpd
+// (628) — are tcpserver (or sslserver) running qmail-qmtpd or qmail-qmqpd: one listener in this
+// worker, one `qmtp-session` or `qmqp-session` actor per connection (id `<service>:<port>/conn/<n>`),
+// whose reads, commits and replies are provided here (package-io.ts).
+//   qmtpd, qmtps  RELAYCLIENT (from the rules) skips rcpthosts and is appended to every recipient;
+//                 DATABYTES overrides control/databytes; Received `with QMTP` (`with QMTPS` in TLS).
+//   qmqpd         QMQP clients are trusted to relay, so who may connect is the whole policy: with
+//                 no rules cdb (tcprules), only loopback clients are served — a deny-by-default
+//                 that a forgotten rules file cannot turn into an open relay. Received `with QMQP`.
+// Each session may last an hour at most, qmail's alarm(3600).
+// Reads: ROOT/control/* (loadControl), control/servercert.pem (qmtps). Writes: the queue
+// (enqueue), the service log: one line per package or request and per connection.
+// svc -h re-reads the control files, the certificate and the listener's rules.
+
+import type { Socket } from "node:net";
+import { fromPromise, type AnyStateMachine } from "xstate";
+import { qmqpSessionMachine } from "../../../machines/qmqp-session.js";
+import { qmtpSessionMachine, type CommitInput, type CommitResult, type MessageRead, type RecipientRead, type SenderRead } from "../../../machines/qmtp-session.js";
+import { clock } from "../../../supervisors/clock.js";
+import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
+import { ConfigError } from "../../config/config-error.js";
+import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
+import { rcptHostAllowed } from "../../config/rcpthosts.js";
+import { siteFs } from "../../io/fs.js";
+import type { Env } from "../../net/connection-env.js";
+import { listenerSettings } from "../../net/listener-settings.js";
+import { encodeNetstring } from "../../net/netstring.js";
+import { startTcpListener } from "../../net/tcp-listener.js";
+import type { WakeMessage } from "../../messages.js";
+import { rootPaths } from "../../root/paths.js";
+import { ClientStream } from "../smtpd/client-stream.js";
+import { receivedHeader } from "../smtpd/received-header.js";
+import { CERTIFICATE_FILE, readCertificate } from "../smtpd/smtp-service.js";
+import { PackageIo } from "./package-io.js";
+
+export type NetstringMode = "qmtpd" | "qmtps" | "qmqpd";
+
+/** qmail-qmtpd's and qmail-qmqpd's alarm(3600): a whole session, not one read. */
+const SESSION_LIMIT_MS = 3600_000;
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1)$/;
+
+/** DATABYTES overrides control/databytes when it is a number (qmail's scan_ulong). */
+function databytesOf(env: Env, control: ControlSnapshot): number {
+  const text = env.DATABYTES;
+  return text !== undefined && /^\d+$/.test(text) ? Number(text) : control.values.databytes;
+}
+
+export async function startNetstringService(context: ServiceContext, mode: NetstringMode): Promise<ServiceHandlers> {
+  const { root, service } = context;
+  const fs = siteFs(service);
+  const settings = listenerSettings(context);
+  let control = await loadControl(root);
+  const certificate = mode === "qmtps" ? await readCertificate(root) : undefined;
+  if (mode === "qmtps" && certificate === undefined) throw new ConfigError(CERTIFICATE_FILE, undefined, "missing: qmtps needs a certificate");
+  const hasRules = (): Promise<boolean> => fs.stat(settings.rules.path).then(() => true, () => false);
+  let rulesPresent = await hasRules();
+  const queueDir = rootPaths(root).queue;
+  const protocol = mode === "qmqpd" ? "QMQP" : mode === "qmtps" ? "QMTPS" : "QMTP";
+
+  function serve(socket: Socket, env: Env): void {
+    let prefix = `${service}: conn ?`;
+    if (mode === "qmqpd" && !rulesPresent && !LOOPBACK.test(env.TCPREMOTEIP ?? "")) {
+      context.log(`${service}: refused ${env.TCPREMOTEIP ?? "unknown"}: no rules cdb, so only loopback clients may use QMQP`);
+      return void socket.destroy();
+    }
+    const stream = new ClientStream(socket, SESSION_LIMIT_MS);
+    const alarm = setTimeout(() => stream.destroy(), SESSION_LIMIT_MS);
+    const io = new PackageIo(stream, {
+      protocol: mode === "qmqpd" ? "qmqp" : "qmtp",
+      queueDir,
+      env,
+      now: () => clock.now(),
+      received: () =>
+        receivedHeader(
+          {
+            remoteHost: env.TCPREMOTEHOST,
+            remoteIp: env.TCPREMOTEIP,
+            remoteInfo: env.TCPREMOTEINFO,
+            helo: undefined,
+            localHost: env.TCPLOCALHOST ?? env.TCPLOCALIP ?? "unknown",
+            tls: mode === "qmtps",
+            authenticated: false,
+            protocol,
+          },
+          clock.now(),
+        ),
+      databytes: databytesOf(env, control),
+      inRcpthosts: (address) => rcptHostAllowed(control, address),
+      onQueued: () => context.send("send", { type: "wake" } satisfies WakeMessage),
+    });
+    const actors = {
+      readMessage: fromPromise<MessageRead, void>(() => io.readMessage()),
+      readSender: fromPromise<SenderRead, void>(() => io.readSender()),
+      readRecipient: fromPromise<RecipientRead, void>(() => io.readRecipient()),
+      commit: fromPromise<CommitResult, CommitInput>(({ input }) => io.commit(input)),
+    };
+    const writeReplies = (replies: readonly string[]): void => {
+      void stream.writeBytes(Buffer.concat(replies.map((text) => encodeNetstring(text))));
+      context.log(`${prefix} ${env.TCPREMOTEIP ?? "unknown"}: ${replies.map((text) => text.split(" (#")[0]).join(" | ")}`);
+    };
+    const machine: AnyStateMachine =
+      mode === "qmqpd"
+        ? qmqpSessionMachine.provide({ actors, actions: { reply: (_, { text }) => writeReplies([text]) } })
+        : qmtpSessionMachine.provide({ actors, actions: { reply: (_, { replies }) => writeReplies(replies) } });
+    const input = mode === "qmqpd" ? undefined : { relayClient: env.RELAYCLIENT };
+    const actor = context.actors.spawn("conn", machine, { input });
+    prefix = `${service}: conn ${actor.id.slice(actor.id.lastIndexOf("/") + 1)}`;
+    const finish = (ending: string): void => {
+      clearTimeout(alarm);
+      stream.end();
+      // The end line waits for an abandoned message's files to be removed: the log then tells the whole story.
+      void io.close().then(() => context.log(`${prefix} end ${ending}`));
+    };
+    actor.subscribe({
+      complete: () => finish((actor.getSnapshot().context as { ending: string }).ending),
+      // A failed actor replies nothing: QMTP and QMQP have no way to say "try later" outside a package.
+      error: (error) => finish(`failed: ${error instanceof Error ? error.message : String(error)}`),
+    });
+  }
+
+  const listener = await startTcpListener({
+    settings,
+    env: context.env,
+    site: service,
+    tls: certificate,
+    log: (line) => context.log(line),
+    onConnection: serve,
+  });
+  context.actors.prefix = `${service}:${listener.address.port}`;
+  context.log(`${service}: listening on port ${listener.address.port}`);
+
+  return {
+    async reload() {
+      try {
+        const nextControl = await loadControl(root);
+        if (mode === "qmtps") {
+          const nextCertificate = await readCertificate(root);
+          if (nextCertificate !== undefined) listener.setTls(nextCertificate);
+        }
+        control = nextControl;
+      } catch (error) {
+        context.log(`${service}: warning: ${error instanceof Error ? error.message : String(error)}; keeping the settings in force`);
+      }
+      await listener.reload();
+      rulesPresent = await hasRules();
+    },
+    async stop() {
+      context.actors.stopAll();
+      await listener.close();
+    },
+  };
+}
