@@ -41,6 +41,8 @@ export interface SmtpSessionInput {
     readonly required: boolean;
     /** Implicit TLS (smtps): the session starts inside TLS. */
     readonly active: boolean;
+    /** UCSPITLS `?` / `@`: a client certificate the CA vouches for (with a DN) allows relaying. */
+    readonly certificateRelay: boolean;
   };
   readonly auth: {
     /** SMTPAUTH's mechanisms; empty = no AUTH. */
@@ -132,6 +134,8 @@ export interface SmtpSessionContext extends SmtpSessionInput {
   readonly sender: string | undefined;
   readonly recipients: readonly string[];
   readonly tlsActive: boolean;
+  /** The verified client certificate's DN (STARTTLS with UCSPITLS `?` / `@`). */
+  readonly clientDn: string | undefined;
   readonly authUser: string | undefined;
   readonly authProtocol: AuthMechanism | undefined;
   readonly pendingAuth: PendingAuth | undefined;
@@ -215,9 +219,9 @@ function mailVerdict(context: SmtpSessionContext): string | { sender: string } {
   return { sender: parsed.address };
 }
 
-/** RELAYCLIENT, or AUTH (which s/qmail treats as RELAYCLIENT=""): relaying allowed, filters relaxed. */
+/** RELAYCLIENT, AUTH (which s/qmail treats as RELAYCLIENT="") or a trusted client certificate: relaying allowed, filters relaxed. */
 export function mayRelay(context: SmtpSessionContext): boolean {
-  return context.relayClient !== undefined || context.authUser !== undefined;
+  return context.relayClient !== undefined || context.authUser !== undefined || (context.tls.certificateRelay && context.clientDn !== undefined);
 }
 
 /** Tarpitting applies: a non-relay client, TARPITCOUNT set. */
@@ -302,7 +306,8 @@ export const smtpSessionMachine = setup({
     /** DATA: reads the body up to CRLF.CRLF and streams it into the queue. */
     receiveMessage: pending<MessageInput, MessageOutcome>(),
     /** Discards every byte read so far, then does the server side of the TLS handshake. */
-    startTls: pending<void, void>(),
+    /** Resolves with the client certificate's DN when one was presented and verified. */
+    startTls: pending<void, { readonly clientDn: string | undefined }>(),
     checkPassword: pending<PasswordCheck, boolean>(),
     checkSender: pending<SenderCheck, SenderVerdict>(),
     checkRecipient: pending<RecipientCheck, RecipientVerdict>(),
@@ -328,6 +333,7 @@ export const smtpSessionMachine = setup({
     sender: undefined,
     recipients: [],
     tlsActive: input.tls.active,
+    clientDn: undefined,
     authUser: undefined,
     authProtocol: undefined,
     pendingAuth: undefined,
@@ -573,7 +579,7 @@ export const smtpSessionMachine = setup({
             // RFC 3207 §4.2: nothing learnt before TLS survives it — HELO name, envelope, AUTH.
             onDone: {
               target: "reading",
-              actions: assign({ tlsActive: true, helo: undefined, sender: undefined, recipients: [], authUser: undefined, authProtocol: undefined, rcptRefusal: undefined, rcptCount: 0 }),
+              actions: assign({ tlsActive: true, clientDn: ({ event }) => event.output.clientDn, helo: undefined, sender: undefined, recipients: [], authUser: undefined, authProtocol: undefined, rcptRefusal: undefined, rcptCount: 0 }),
             },
             onError: { target: "#smtp-session.closed" },
           },

@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, type Socket } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { ResourceLimits } from "node:worker_threads";
 import { afterEach } from "vitest";
 import { addVirtualUser } from "../../src/config/virtual-users.js";
 import { createQueue } from "../../src/queue/create-queue.js";
@@ -32,6 +33,8 @@ export interface SmtpRoot {
   readonly records: InspectionRecord[];
   /** Sends a message to a service as the host. */
   send(service: string, payload: unknown): boolean;
+  /** svc: control letters for the named services. */
+  svc(letters: string, services: readonly string[]): void;
 }
 
 export interface SmtpOptions {
@@ -39,6 +42,10 @@ export interface SmtpOptions {
   readonly certificate?: boolean;
   /** Extra files under the root (`control/badmailfrom`, `users/recipients.cdb`, …). */
   readonly files?: Readonly<Record<string, string | Buffer>>;
+  /** Subscribe to the inspection stream (default true); the memory tests measure without it. */
+  readonly inspect?: boolean;
+  /** V8 limits for the services' workers (the runtime's option). */
+  readonly resourceLimits?: ResourceLimits;
 }
 
 export async function startSmtp(services: Readonly<Record<string, Readonly<Record<string, string>>>>, options: SmtpOptions = {}): Promise<SmtpRoot> {
@@ -66,9 +73,9 @@ export async function startSmtp(services: Readonly<Record<string, Readonly<Recor
     // A second smtpd under another name runs the smtpd module by its path.
     writeFileSync(join(dir, "module"), `${BUILTIN.includes(name) ? name : SMTPD_MODULE}\n`);
   }
-  const runtime = createRuntime({ root, env: { PATH: process.env.PATH } });
+  const runtime = createRuntime({ root, env: { PATH: process.env.PATH }, ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }) });
   const records: InspectionRecord[] = [];
-  runtime.subscribe((record) => records.push(record));
+  if (options.inspect !== false) runtime.subscribe((record) => records.push(record));
   running.push(async () => {
     await runtime.stop();
     made.cleanup();
@@ -80,6 +87,7 @@ export async function startSmtp(services: Readonly<Record<string, Readonly<Recor
     records,
     log: (service) => logText(root, service),
     send: (service, payload) => runtime.send(service, payload),
+    svc: (letters, services) => runtime.svc(letters, services),
     async port(service) {
       let port = Number.NaN;
       await waitFor(() => {

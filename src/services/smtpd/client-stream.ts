@@ -5,8 +5,10 @@
 // but not yet parsed — the plaintext a man in the middle could have appended (security.md §1.2).
 
 import type { Socket } from "node:net";
+import type { X509Certificate } from "node:crypto";
 import { TLSSocket, type SecureContext } from "node:tls";
 import type { ReadResult } from "../../../machines/smtp-session.js";
+import { trustedClientDn } from "./client-certificate.js";
 
 /** Longest command line (AUTH responses included) before the rest of the line is discarded. */
 export const MAX_LINE_BYTES = 2048;
@@ -106,11 +108,16 @@ export class ClientStream {
     this.pending = this.pending.length === 0 ? rest : Buffer.concat([rest, this.pending]);
   }
 
-  /** STARTTLS: forget everything read so far, then the server side of the handshake. */
-  async startTls(secureContext: SecureContext): Promise<void> {
+  /**
+   * STARTTLS: forget everything read so far, then the server side of the handshake. Given
+   * `authorities`, the client is asked for a certificate, and the DN of one they issued is
+   * returned (any other certificate is not an error: it just earns nothing).
+   */
+  async startTls(secureContext: SecureContext, authorities?: readonly X509Certificate[]): Promise<{ clientDn: string | undefined }> {
+    const requestCert = authorities !== undefined;
     this.pending = Buffer.alloc(0);
     this.detach();
-    const secure = new TLSSocket(this.socket, { isServer: true, secureContext });
+    const secure = new TLSSocket(this.socket, { isServer: true, secureContext, requestCert, rejectUnauthorized: false });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => secure.destroy(new Error("TLS handshake timed out")), this.timeoutMs);
       secure.once("error", (error) => {
@@ -125,6 +132,7 @@ export class ClientStream {
     secure.on("error", () => {});
     this.socket = secure;
     this.attach();
+    return { clientDn: authorities === undefined ? undefined : trustedClientDn(secure, authorities, Date.now()) };
   }
 
   private attach(): void {

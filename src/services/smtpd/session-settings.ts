@@ -3,6 +3,7 @@
 //   SMTPAUTH      unset or `-`: no AUTH; any other value: LOGIN PLAIN; `cram`: CRAM-MD5 only;
 //                 `+cram`: all three; a leading `!`: AUTH required before MAIL
 //   UCSPITLS      `-`: no STARTTLS; `!` or `@`: STARTTLS offered and required before MAIL;
+//                 `?` or `@`: a client certificate verified against CAFILE allows relaying;
 //                 anything else, and unset (tsqmail: a certificate exists): offered
 //   AUTHCLEARTEXT 1: offer PLAIN and LOGIN before STARTTLS too (default: only inside TLS)
 //   AUTHFAILDELAY seconds before `535 authentication failed` (default 5, as s/qmail)
@@ -68,6 +69,7 @@ export function sessionSettings(mode: SmtpMode, env: Env, control: ControlSnapsh
       offered: haveCertificate && ucspiTls !== "-",
       required: !implicitTls && (ucspiTls === "!" || ucspiTls === "@"),
       active: implicitTls,
+      certificateRelay: !implicitTls && (ucspiTls === "?" || ucspiTls === "@"),
     },
     auth: {
       mechanisms: authOn ? authMechanisms(authRequired ? smtpAuth.slice(1) : smtpAuth) : [],

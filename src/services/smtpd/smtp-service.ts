@@ -1,20 +1,19 @@
 // The SMTP listener services — smtpd (25), submission (587) and smtps (465) — are tcpserver (or
 // sslserver) running qmail-smtpd: one listener in this worker, one `smtp-session` actor per
-// connection (id `<service>:<port>/conn/<n>`), whose replies, reads, DATA, STARTTLS and password
-// checks are provided here. The three differ only in their defaults (session-settings.ts) and
-// smtps's implicit TLS.
+// connection (id `<service>:<port>/conn/<n>`), whose replies, reads, DATA, STARTTLS, password
+// and envelope checks session-wiring.ts provides. The three differ only in their defaults
+// (session-settings.ts) and smtps's implicit TLS.
 // Reads: ROOT/control/* (loadControl), control/servercert.pem (key and certificate, PEM), the
 // virtual users for AUTH (or CHECKPASSWORD's program), DNS for HELOCHECK/MFDNSCHECK
-// (DNSSERVERS, DNSTIMEOUT). Writes: the queue (enqueue), the service log: s/qmail-style lines
+// (DNSSERVERS, DNSTIMEOUT), CAFILE for client certificates. Writes: the queue (enqueue), the service log: s/qmail-style lines
 // per decision and per connection (session-log.ts), and the worker's memory use when another
 // service or the host sends `memory-query`.
 // svc -h re-reads the control files, the certificate and the listener's rules; a session keeps
 // the settings it started with.
 
+import type { X509Certificate } from "node:crypto";
+import { isAbsolute, join } from "node:path";
 import { createSecureContext, type SecureContext, type SecureContextOptions } from "node:tls";
-import { fromPromise } from "xstate";
-import { smtpSessionMachine } from "../../../machines/smtp-session.js";
-import { clock } from "../../../supervisors/clock.js";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
 import { ConfigError } from "../../config/config-error.js";
 import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
@@ -23,16 +22,14 @@ import { siteFs } from "../../io/fs.js";
 import { listenerSettings } from "../../net/listener-settings.js";
 import { startTcpListener, type TcpListener } from "../../net/tcp-listener.js";
 import { rootPaths } from "../../root/paths.js";
+import { pemCertificates } from "./client-certificate.js";
 import { ClientStream } from "./client-stream.js";
-import { checkPassword } from "./password-check.js";
-import { checkRecipient, checkSender, compileFilterLists, type FilterLists } from "./envelope-checks.js";
-import { runFd3Program } from "./fd3-program.js";
-import { endLine, noteLine } from "./session-log.js";
-import { receivedHeader } from "./received-header.js";
-import { receiveMessage } from "./receive-message.js";
+import { compileFilterLists, type FilterLists } from "./envelope-checks.js";
+import { wiredSessionMachine, type Connection } from "./session-wiring.js";
+import { compactEnv } from "./session-env.js";
+import { endLine } from "./session-log.js";
 import { sessionSettings, type SmtpMode } from "./session-settings.js";
-import { isServiceMessage, type WakeMessage } from "../../messages.js";
-import type { PasswordCheck } from "../../../machines/smtp-session.js";
+import { isServiceMessage } from "../../messages.js";
 
 export const CERTIFICATE_FILE = "control/servercert.pem";
 
@@ -42,20 +39,8 @@ const FAILURE_REPLY = "421 internal error, try again later (#4.3.0)";
 
 const fs = siteFs("smtpd");
 
-/** How long a checkpassword or recipients checker program may run. */
+/** How long a recipients checker program may run. */
 const CHECKER_TIMEOUT_MS = 30_000;
-
-/**
- * AUTH against a checkpassword-compatible program (CHECKPASSWORD="prog [args]", as s/qmail's
- * `qmail-smtpd checkprog subprog`): fd 3 gets `user\0password\0timestamp\0`, or for CRAM-MD5
- * `user\0digest\0challenge\0`; exit 0 accepts, anything else (1 rejected, 2 misuse, 111
- * temporary, a crash) fails the AUTH.
- */
-async function checkWithProgram(site: string, commandLine: string, check: PasswordCheck, env: NodeJS.ProcessEnv, host: string): Promise<boolean> {
-  const fields = check.mechanism === "CRAM-MD5" ? [check.user, check.digest, check.challenge] : [check.user, check.password, `<${process.pid}.${Date.now()}@${host}>`];
-  const result = await runFd3Program(site, commandLine, fields, env, CHECKER_TIMEOUT_MS);
-  return result.kind === "exit" && result.code === 0;
-}
 
 /** control/servercert.pem: the private key and the certificate chain in one PEM file, as s/qmail keeps them. */
 export async function readCertificate(root: string): Promise<SecureContextOptions | undefined> {
@@ -78,6 +63,28 @@ export function secureContextOf(options: SecureContextOptions | undefined): Secu
   }
 }
 
+/** What CAFILE (ucspi-ssl's name) gives: the context that names its CAs to clients, and the CAs. */
+interface ClientTrust {
+  readonly context: SecureContext;
+  readonly authorities: readonly X509Certificate[];
+}
+
+/**
+ * CAFILE: the CAs whose client certificates earn relaying under UCSPITLS `?` and `@`; relative
+ * to the root. Unset: no client certificate is ever trusted.
+ */
+async function clientTrustOf(root: string, caFile: string | undefined, certificate: SecureContextOptions | undefined): Promise<ClientTrust | undefined> {
+  if (caFile === undefined || caFile === "" || certificate === undefined) return undefined;
+  const ca = await fs.readFile(isAbsolute(caFile) ? caFile : join(root, caFile));
+  try {
+    const authorities = pemCertificates(ca.toString("latin1"));
+    if (authorities.length === 0) throw new Error("no certificate in it");
+    return { context: createSecureContext({ ...certificate, ca }), authorities };
+  } catch (error) {
+    throw new ConfigError(caFile, undefined, (error as Error).message);
+  }
+}
+
 export async function startSmtpService(context: ServiceContext, mode: SmtpMode): Promise<ServiceHandlers> {
   const { root, service } = context;
   // QREGEX is the service's choice, not a connection's: the lists are compiled once per snapshot.
@@ -88,65 +95,44 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
   const dns = createDns({ site: service, servers: dnsServers?.length ? dnsServers : undefined, timeoutMs: Number(context.env.DNSTIMEOUT ?? "30") * 1000 });
   let certificate = await readCertificate(root);
   let secureContext = secureContextOf(certificate);
+  let clientTrust = await clientTrustOf(root, context.env.CAFILE, certificate);
   if (mode === "smtps" && certificate === undefined) throw new ConfigError(CERTIFICATE_FILE, undefined, "missing: smtps needs a certificate");
   const queueDir = rootPaths(root).queue;
 
-  function serve(socket: import("node:net").Socket, env: Readonly<Record<string, string>>): void {
+  const connections = new Map<string, Connection>();
+  const machine = wiredSessionMachine({ root, service, queueDir, log: (line) => context.log(line), send: (to, payload) => context.send(to, payload) }, connections);
+  let connectionCount = 0;
+  let memoryReports = 0;
+
+  function serve(socket: import("node:net").Socket, connectionEnv: Readonly<Record<string, string>>): void {
+    const env = compactEnv(context.env, connectionEnv);
     const input = sessionSettings(mode, env, control, secureContext !== undefined);
-    const sessionContext = secureContext;
-    const checks = { site: service, control, lists, env, dns, checkerTimeoutMs: CHECKER_TIMEOUT_MS };
-    const stream = new ClientStream(socket, control.values.timeoutsmtpd * 1000);
-    let logPrefix = `${service}: conn ?`;
-    let lastReply = "Dropped";
-    const machine = smtpSessionMachine.provide({
-      actions: {
-        reply: (_, { text }) => {
-          stream.write(text);
-          lastReply = text.slice(0, 3);
-        },
-        note: ({ context: session }, note) => context.log(noteLine(logPrefix, session, env, note)),
-      },
-      actors: {
-        readLine: fromPromise(() => stream.readLine()),
-        receiveMessage: fromPromise(({ input: message }) => {
-          const received = receivedHeader(
-            {
-              remoteHost: env.TCPREMOTEHOST,
-              remoteIp: env.TCPREMOTEIP,
-              remoteInfo: message.authUser ?? env.TCPREMOTEINFO,
-              helo: message.helo,
-              localHost: env.TCPLOCALHOST ?? env.TCPLOCALIP ?? "unknown",
-              tls: message.tls,
-              authenticated: message.authUser !== undefined,
-            },
-            clock.now(),
-          );
-          // A QMAILQUEUE program learns who authenticated, as under s/qmail.
-          const queueEnv = message.authUser === undefined ? env : { ...env, TCPREMOTEINFO: message.authUser, AUTHUSER: message.authUser, AUTHPROTOCOL: message.authProtocol };
-          return receiveMessage(stream, message, received, { queueDir, env: queueEnv, now: () => clock.now() }).then((outcome) => {
-            // The send service learns of the message at once, without waiting to poll lock/trigger.
-            if (outcome.kind === "queued") context.send("send", { type: "wake" } satisfies WakeMessage);
-            return outcome;
-          });
-        }),
-        startTls: fromPromise(() => stream.startTls(sessionContext!)),
-        checkPassword: fromPromise(({ input: check }) =>
-          env.CHECKPASSWORD === undefined ? checkPassword(root, check) : checkWithProgram(service, env.CHECKPASSWORD, check, { ...env }, input.auth.challengeHost),
-        ),
-        checkSender: fromPromise(({ input: check }) => checkSender(checks, check)),
-        checkRecipient: fromPromise(({ input: check }) => checkRecipient(checks, check)),
-      },
-    });
-    const actor = context.actors.spawn("conn", machine, { input });
-    logPrefix = `${service}: conn ${actor.id.slice(actor.id.lastIndexOf("/") + 1)}`;
+    const key = String(++connectionCount);
+    const id = `${context.actors.prefix}/conn/${key}`;
+    const connection: Connection = {
+      stream: new ClientStream(socket, control.values.timeoutsmtpd * 1000),
+      env,
+      checks: { site: service, control, lists, env, dns, checkerTimeoutMs: CHECKER_TIMEOUT_MS },
+      // UCSPITLS ? / @: STARTTLS asks for a client certificate, verified against CAFILE.
+      secureContext: input.tls.certificateRelay && clientTrust !== undefined ? clientTrust.context : secureContext,
+      clientAuthorities: input.tls.certificateRelay ? clientTrust?.authorities : undefined,
+      logPrefix: `${service}: conn ${key}`,
+      host: input.auth.challengeHost,
+      lastReply: "Dropped",
+    };
+    // Registered before the actor starts: its first act is the 220 greeting.
+    connections.set(id, connection);
+    const actor = context.actors.spawn("conn", machine, { input, key });
     actor.subscribe({
       complete: () => {
-        context.log(endLine(logPrefix, actor.getSnapshot().context, env, lastReply));
-        stream.end();
+        connections.delete(id);
+        context.log(endLine(connection.logPrefix, actor.getSnapshot().context, env, connection.lastReply));
+        connection.stream.end();
       },
       error: () => {
-        stream.write(FAILURE_REPLY);
-        stream.end();
+        connections.delete(id);
+        connection.stream.write(FAILURE_REPLY);
+        connection.stream.end();
       },
     });
   }
@@ -171,6 +157,7 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
         const nextLists = compileFilterLists(nextControl, engine);
         const nextCertificate = await readCertificate(root);
         secureContext = secureContextOf(nextCertificate);
+        clientTrust = await clientTrustOf(root, context.env.CAFILE, nextCertificate);
         if (mode === "smtps" && nextCertificate !== undefined) listener.setTls(nextCertificate);
         control = nextControl;
         lists = nextLists;
@@ -182,8 +169,11 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
     },
     receive(_from, payload) {
       if (!isServiceMessage(payload) || payload.type !== "memory-query") return;
+      // Under --expose-gc (the memory tests), collect first: the report then shows live memory.
+      (globalThis as { gc?: () => void }).gc?.();
       const { heapUsed, rss } = process.memoryUsage();
-      context.log(`${service}: memory heapUsed ${heapUsed} rss ${rss} sessions ${context.actors.size}`);
+      // Numbered, so an asker can tell its answer from earlier ones.
+      context.log(`${service}: memory report ${++memoryReports} heapUsed ${heapUsed} rss ${rss} sessions ${context.actors.size}`);
     },
     async stop() {
       context.actors.stopAll();

@@ -1,0 +1,114 @@
+// The smtp-session machine with smtpd's implementations provided — once per service, not per
+// connection: `provide` copies the whole statechart (≈ 45 KB of heap), which for 1 000 idle
+// connections would be most of their cost. Each implementation finds its connection's I/O by
+// the session actor's id (`self` for actions, `self._parent` for the actors the session invokes).
+
+import type { X509Certificate } from "node:crypto";
+import type { SecureContext } from "node:tls";
+import { fromPromise, type AnyActorRef } from "xstate";
+import { smtpSessionMachine, type PasswordCheck } from "../../../machines/smtp-session.js";
+import { clock } from "../../../supervisors/clock.js";
+import type { WakeMessage } from "../../messages.js";
+import type { ClientStream } from "./client-stream.js";
+import { checkRecipient, checkSender, type CheckContext } from "./envelope-checks.js";
+import { runFd3Program } from "./fd3-program.js";
+import { checkPassword } from "./password-check.js";
+import { receivedHeader } from "./received-header.js";
+import { receiveMessage } from "./receive-message.js";
+import { flatEnv, type SessionEnv } from "./session-env.js";
+import { noteLine } from "./session-log.js";
+
+/** How long a checkpassword program may run. */
+const CHECKER_TIMEOUT_MS = 30_000;
+
+/** One connection's I/O and settings, as its session's implementations need them. */
+export interface Connection {
+  readonly stream: ClientStream;
+  /** The connection's environment (service env, tcpserver variables, rules), compacted. */
+  readonly env: SessionEnv;
+  readonly checks: CheckContext;
+  readonly secureContext: SecureContext | undefined;
+  /** At STARTTLS, ask for a client certificate and trust these issuers (UCSPITLS ? / @ with CAFILE). */
+  readonly clientAuthorities: readonly X509Certificate[] | undefined;
+  /** `smtpd: conn 17`, the start of its log lines. */
+  readonly logPrefix: string;
+  /** control/me, for checkpassword timestamps. */
+  readonly host: string;
+  /** The code of the last reply, for the connection's log line. */
+  lastReply: string;
+}
+
+export interface ServiceParts {
+  readonly root: string;
+  readonly service: string;
+  readonly queueDir: string;
+  log(line: string): void;
+  send(to: string, payload: unknown): void;
+}
+
+/**
+ * AUTH against a checkpassword-compatible program (CHECKPASSWORD="prog [args]", as s/qmail's
+ * `qmail-smtpd checkprog subprog`): fd 3 gets `user\0password\0timestamp\0`, or for CRAM-MD5
+ * `user\0digest\0challenge\0`; exit 0 accepts, anything else (1 rejected, 2 misuse, 111
+ * temporary, a crash) fails the AUTH.
+ */
+async function checkWithProgram(site: string, commandLine: string, check: PasswordCheck, env: NodeJS.ProcessEnv, host: string): Promise<boolean> {
+  const fields = check.mechanism === "CRAM-MD5" ? [check.user, check.digest, check.challenge] : [check.user, check.password, `<${process.pid}.${Date.now()}@${host}>`];
+  const result = await runFd3Program(site, commandLine, fields, env, CHECKER_TIMEOUT_MS);
+  return result.kind === "exit" && result.code === 0;
+}
+
+export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMap<string, Connection>) {
+  const of = (actor: AnyActorRef | undefined): Connection => {
+    const connection = actor === undefined ? undefined : connections.get(actor.id);
+    if (connection === undefined) throw new Error(`no connection for actor ${actor?.id ?? "?"}`);
+    return connection;
+  };
+  return smtpSessionMachine.provide({
+    actions: {
+      reply: ({ self }, { text }) => {
+        const connection = of(self);
+        connection.stream.write(text);
+        connection.lastReply = text.slice(0, 3);
+      },
+      note: ({ self, context }, note) => {
+        const connection = of(self);
+        parts.log(noteLine(connection.logPrefix, context, connection.env, note));
+      },
+    },
+    actors: {
+      readLine: fromPromise(({ self }) => of(self._parent).stream.readLine()),
+      receiveMessage: fromPromise(async ({ self, input: message }) => {
+        const { stream, env } = of(self._parent);
+        const received = receivedHeader(
+          {
+            remoteHost: env.TCPREMOTEHOST,
+            remoteIp: env.TCPREMOTEIP,
+            remoteInfo: message.authUser ?? env.TCPREMOTEINFO,
+            helo: message.helo,
+            localHost: env.TCPLOCALHOST ?? env.TCPLOCALIP ?? "unknown",
+            tls: message.tls,
+            authenticated: message.authUser !== undefined,
+          },
+          clock.now(),
+        );
+        // A QMAILQUEUE program learns who authenticated, as under s/qmail.
+        const queueEnv = flatEnv(env, message.authUser === undefined ? {} : { TCPREMOTEINFO: message.authUser, AUTHUSER: message.authUser, AUTHPROTOCOL: message.authProtocol });
+        const outcome = await receiveMessage(stream, message, received, { queueDir: parts.queueDir, env: queueEnv, now: () => clock.now() });
+        // The send service learns of the message at once, without waiting to poll lock/trigger.
+        if (outcome.kind === "queued") parts.send("send", { type: "wake" } satisfies WakeMessage);
+        return outcome;
+      }),
+      startTls: fromPromise(({ self }) => {
+        const { stream, secureContext, clientAuthorities } = of(self._parent);
+        return stream.startTls(secureContext!, clientAuthorities);
+      }),
+      checkPassword: fromPromise(({ self, input: check }) => {
+        const { env, host } = of(self._parent);
+        return env.CHECKPASSWORD === undefined ? checkPassword(parts.root, check) : checkWithProgram(parts.service, env.CHECKPASSWORD, check, flatEnv(env), host);
+      }),
+      checkSender: fromPromise(({ self, input: check }) => checkSender(of(self._parent).checks, check)),
+      checkRecipient: fromPromise(({ self, input: check }) => checkRecipient(of(self._parent).checks, check)),
+    },
+  });
+}
