@@ -1,0 +1,491 @@
+// pop3-session: one POP3 connection as qmail-popup and then qmail-pop3d answer it
+// (qmail-behaviour.md §7; RFC 1939, CAPA from RFC 2449, STLS from RFC 2595, AUTH from RFC 5034).
+//
+//   authorization (reading ⇄ dispatching) ──USER/PASS, APOP, AUTH──→ checking ─ok─→ opening ─→ transaction
+//        │  ├─ stls      +OK, handshake, the USER name forgotten        └─no─→ failing (delay) → closed
+//        │  └─ sasl      + challenge / response → checking
+//   transaction (reading ⇄ dispatching ⇄ retrieving) ──QUIT──→ update (deletions, new/ → cur/) → closed
+//
+// Like smtp-session, the machine pulls its input (`readLine`), so STLS's handshake starts before
+// any byte after the STLS line is parsed, and those bytes are discarded (security.md §1.2).
+// Deletions are only marks in the context until QUIT reaches `update`: a connection that drops
+// or times out in transaction deletes nothing (security.md §1.10). Pure: imports xstate and the
+// SMTP syntax helpers (command split, base64, AUTH PLAIN); the service provides readLine,
+// checkPassword, openMaildrop, retrieve, commitUpdate and startTls.
+
+import { assign, fromPromise, setup, type DoneActorEvent } from "xstate";
+import type { ReadResult } from "./smtp-session.js";
+import { decodeBase64, encodeBase64, parseCommand, plainCredentials, type Command } from "./smtp-syntax.js";
+
+export interface Pop3SessionInput {
+  /**
+   * The service's number for this connection. Every effect carries it, so the service provides
+   * its implementations once and finds the connection's socket and maildrop by it — a machine
+   * provided per connection would copy the whole statechart each time (~50 KB).
+   */
+  readonly connection: number;
+  /** control/me: the greeting and CRAM-MD5 challenges name it. */
+  readonly hostname: string;
+  /** `<unique@hostname>`, different for every banner: APOP's salt and checkpassword's third field. */
+  readonly timestamp: string;
+  /** POP3AUTH `apop`: APOP accepted (and the timestamp shown in the greeting). */
+  readonly apop: boolean;
+  /** POP3AUTH `cram`: SASL CRAM-MD5 offered. */
+  readonly cram: boolean;
+  readonly tls: {
+    /** STLS may be offered (UCSPITLS not `-`, a certificate is loaded). */
+    readonly offered: boolean;
+    /** UCSPITLS `!`: no login before STLS. */
+    readonly required: boolean;
+    /** pop3s: the session starts inside TLS. */
+    readonly active: boolean;
+  };
+  readonly failureDelayMs: number;
+}
+
+/** Whose maildrop a successful login opens; the machine only passes it on. */
+export interface Mailbox {
+  readonly user: string;
+  readonly maildir: string;
+  readonly uid: number;
+}
+
+export type Pop3Credentials =
+  | { readonly mechanism: "USER" | "PLAIN"; readonly user: string; readonly password: string }
+  /** qmail-popup hands APOP's digest to the checker as the password, with the banner's timestamp. */
+  | { readonly mechanism: "APOP"; readonly user: string; readonly digest: string; readonly timestamp: string }
+  | { readonly mechanism: "CRAM-MD5"; readonly user: string; readonly challenge: string; readonly digest: string };
+
+export type AuthVerdict = { readonly kind: "ok"; readonly mailbox: Mailbox } | { readonly kind: "rejected" } | { readonly kind: "crashed" };
+
+export interface Pop3Message {
+  /** The file's size, LF line ends, as qmail-pop3d counts it. */
+  readonly size: number;
+  /** The file name up to its first `:`. */
+  readonly uid: string;
+}
+
+export type MaildropOpened = { readonly kind: "opened"; readonly messages: readonly Pop3Message[] } | { readonly kind: "failed"; readonly text: string };
+
+/** RETR (lines undefined) or TOP: message `index` (from 0). */
+export interface Retrieval {
+  readonly index: number;
+  readonly lines: number | undefined;
+}
+
+/** An effect's input, with the connection it is for. */
+export type OnConnection<T = unknown> = T & { readonly connection: number };
+
+export const REPLIES = {
+  ok: "+OK ",
+  syntax: "-ERR syntax error",
+  userFirst: "-ERR USER first",
+  authorizationFirst: "-ERR authorization first",
+  authorizationFailed: "-ERR authorization failed",
+  childCrashed: "-ERR aack, child crashed",
+  unimplemented: "-ERR unimplemented",
+  countedFrom1: "-ERR messages are counted from 1",
+  notThatMany: "-ERR not that many messages",
+  alreadyDeleted: "-ERR already deleted",
+  unableToOpen: "-ERR unable to open that message",
+  unableToUnlink: "-ERR unable to unlink all deleted messages",
+  lineTooLong: "-ERR line too long",
+  stlsReady: "+OK begin TLS negotiation",
+  stlsUnavailable: "-ERR TLS not available",
+  stlsActive: "-ERR TLS already active",
+  stlsRequired: "-ERR STLS first",
+  apopUnavailable: "-ERR APOP not available",
+  saslUnknown: "-ERR unrecognized authentication type",
+  saslCanceled: "-ERR authentication canceled",
+  saslMalformed: "-ERR malformed authentication response",
+} as const;
+
+export interface Pop3SessionContext extends Pop3SessionInput {
+  readonly command: Command;
+  readonly tlsActive: boolean;
+  /** USER's argument, waiting for PASS. */
+  readonly userName: string | undefined;
+  readonly credentials: Pop3Credentials | undefined;
+  /** AUTH in progress: the mechanism and, for CRAM-MD5, the challenge sent. */
+  readonly sasl: { readonly mechanism: "PLAIN" | "CRAM-MD5"; readonly challenge?: string } | undefined;
+  readonly saslError: string | undefined;
+  readonly mailbox: Mailbox | undefined;
+  readonly messages: readonly Pop3Message[];
+  readonly deleted: ReadonlySet<number>;
+  /** qmail-pop3d's LAST: the highest message number deleted in this session. */
+  readonly last: number;
+  readonly challengeCount: number;
+}
+
+const pending = <I, O>() => fromPromise<O, I>(() => new Promise<O>(() => {}));
+
+function saslMechanisms(context: Pop3SessionContext): string[] {
+  return context.cram ? ["PLAIN", "CRAM-MD5"] : ["PLAIN"];
+}
+
+/** RFC 2449's CAPA list for the state the session is in. */
+function capabilities(context: Pop3SessionContext): string {
+  const lines = ["+OK capability list follows", "TOP", "UIDL", "PIPELINING", "RESP-CODES"];
+  if (context.mailbox === undefined) {
+    if (!context.tls.required || context.tlsActive) lines.push("USER", `SASL ${saslMechanisms(context).join(" ")}`);
+    if (context.tls.offered && !context.tlsActive) lines.push("STLS");
+  }
+  lines.push("IMPLEMENTATION tsqmail", ".");
+  return lines.join("\r\n");
+}
+
+/** qmail's scan_ulong: the leading digits, or undefined when there are none. */
+function leadingNumber(text: string): { value: number; rest: string } | undefined {
+  const digits = /^\d+/.exec(text)?.[0];
+  if (digits === undefined) return undefined;
+  // Past 2^53 no mailbox has that many messages; keep the value comparable instead of wrapping.
+  return { value: digits.length > 15 ? Number.MAX_SAFE_INTEGER : Number(digits), rest: text.slice(digits.length) };
+}
+
+/** qmail-pop3d's msgno(): the message index, or the error reply. */
+function messageIndex(context: Pop3SessionContext, argument: string): number | string {
+  const parsed = leadingNumber(argument);
+  if (parsed === undefined) return REPLIES.syntax;
+  if (parsed.value === 0) return REPLIES.countedFrom1;
+  if (parsed.value > context.messages.length) return REPLIES.notThatMany;
+  if (context.deleted.has(parsed.value - 1)) return REPLIES.alreadyDeleted;
+  return parsed.value - 1;
+}
+
+/** RETR and TOP share qmail-pop3d's pop3_top: a second number is TOP's line count. */
+function retrievalOf(context: Pop3SessionContext): Retrieval | string {
+  const index = messageIndex(context, context.command.argument);
+  if (typeof index === "string") return index;
+  const rest = leadingNumber(context.command.argument)!.rest.replace(/^ +/, "");
+  return { index, lines: leadingNumber(rest)?.value };
+}
+
+function listing(context: Pop3SessionContext, field: (message: Pop3Message) => string | number): string {
+  if (context.command.argument !== "") {
+    const index = messageIndex(context, context.command.argument);
+    return typeof index === "string" ? index : `+OK ${index + 1} ${field(context.messages[index]!)}`;
+  }
+  const lines: string[] = [REPLIES.ok];
+  context.messages.forEach((message, index) => {
+    if (!context.deleted.has(index)) lines.push(`${index + 1} ${field(message)}`);
+  });
+  lines.push(".");
+  return lines.join("\r\n");
+}
+
+/** The reply to a transaction command that only reads or marks the context. */
+function transactionReply(context: Pop3SessionContext): string {
+  switch (context.command.verb) {
+    case "STAT": {
+      // qmail-pop3d counts deleted messages but not their bytes.
+      const bytes = context.messages.reduce((sum, message, index) => (context.deleted.has(index) ? sum : sum + message.size), 0);
+      return `+OK ${context.messages.length} ${bytes}`;
+    }
+    case "LIST":
+      return listing(context, (message) => message.size);
+    case "UIDL":
+      return listing(context, (message) => message.uid);
+    case "LAST":
+      return `+OK ${context.last}`;
+    case "RSET":
+    case "NOOP":
+      return REPLIES.ok;
+    case "CAPA":
+      return capabilities(context);
+    case "DELE":
+      // A DELE that marks a message is taken by the dispatcher; only its refusals come here.
+      return messageIndex(context, context.command.argument) as string;
+    default:
+      return REPLIES.unimplemented;
+  }
+}
+
+/** USER, PASS, APOP and AUTH: the reply that refuses them now, or undefined to go on. */
+function loginRefusal(context: Pop3SessionContext): string | undefined {
+  if (context.tls.required && !context.tlsActive) return REPLIES.stlsRequired;
+  const { verb, argument } = context.command;
+  switch (verb) {
+    case "USER":
+      return argument === "" ? REPLIES.syntax : undefined;
+    case "PASS":
+      if (context.userName === undefined) return REPLIES.userFirst;
+      return argument === "" ? REPLIES.syntax : undefined;
+    case "APOP":
+      if (!context.apop) return REPLIES.apopUnavailable;
+      return /^[^ ]+ [^ ]/.test(argument) ? undefined : REPLIES.syntax;
+    default:
+      return undefined;
+  }
+}
+
+function apopCredentials(context: Pop3SessionContext): Pop3Credentials {
+  const space = context.command.argument.indexOf(" ");
+  return { mechanism: "APOP", user: context.command.argument.slice(0, space), digest: context.command.argument.slice(space + 1), timestamp: context.timestamp };
+}
+
+/** AUTH's argument: the mechanism to run and any initial response, or the refusal. */
+function saslStart(context: Pop3SessionContext): string | { mechanism: "PLAIN" | "CRAM-MD5"; initial: string | undefined } {
+  const [name = "", initial, extra] = context.command.argument.split(" ");
+  if (name === "" || extra !== undefined) return REPLIES.syntax;
+  const mechanism = saslMechanisms(context).find((m) => m === name.toUpperCase()) as "PLAIN" | "CRAM-MD5" | undefined;
+  if (mechanism === undefined) return REPLIES.saslUnknown;
+  // CRAM-MD5 has no initial response: the server speaks first (RFC 2195).
+  if (mechanism === "CRAM-MD5" && initial !== undefined) return REPLIES.syntax;
+  return { mechanism, initial };
+}
+
+/** One SASL client response: credentials to check, or the error reply (RFC 5034 §4). */
+function saslCredentials(context: Pop3SessionContext): Pop3Credentials | string {
+  const line = context.command.argument;
+  if (line === "*") return REPLIES.saslCanceled;
+  const decoded = line === "=" ? "" : decodeBase64(line);
+  if (decoded === undefined) return REPLIES.saslMalformed;
+  const sasl = context.sasl!;
+  if (sasl.mechanism === "PLAIN") {
+    const credentials = plainCredentials(decoded);
+    // An authzid naming someone else is a failed login, not a syntax error (security.md §1.6).
+    if (credentials === "mismatch") return REPLIES.authorizationFailed;
+    if (credentials === "malformed") return REPLIES.saslMalformed;
+    return { mechanism: "PLAIN", ...credentials };
+  }
+  const space = decoded.lastIndexOf(" ");
+  const digest = decoded.slice(space + 1).toLowerCase();
+  if (space <= 0 || !/^[0-9a-f]{32}$/.test(digest)) return REPLIES.saslMalformed;
+  return { mechanism: "CRAM-MD5", user: decoded.slice(0, space), challenge: sasl.challenge!, digest };
+}
+
+const reply = (text: string) => replyWith(() => text);
+const replyWith = (text: (context: Pop3SessionContext) => string) => ({
+  type: "reply" as const,
+  params: ({ context }: { context: Pop3SessionContext }) => ({ connection: context.connection, text: text(context) }),
+});
+const verbIs =
+  (...verbs: string[]) =>
+  ({ context }: { context: Pop3SessionContext }) =>
+    verbs.includes(context.command.verb);
+
+/** The read step both command loops share: a line to dispatch, or the end of the session. */
+function readInvoke(dispatch: string) {
+  return {
+    src: "readLine" as const,
+    input: ({ context }: { context: Pop3SessionContext }) => ({ connection: context.connection }),
+    onDone: [
+      { guard: "lineRead" as const, target: dispatch, actions: "takeCommand" as const },
+      { guard: "lineOverlong" as const, target: "reading", reenter: true, actions: reply(REPLIES.lineTooLong) },
+      // A timeout or a lost connection ends the session silently, as qmail's die() does.
+      { target: "#pop3-session.closed" },
+    ],
+  };
+}
+
+const readResult = (event: unknown): ReadResult => (event as DoneActorEvent<ReadResult>).output;
+
+export const pop3SessionMachine = setup({
+  types: {
+    input: {} as Pop3SessionInput,
+    context: {} as Pop3SessionContext,
+  },
+  actors: {
+    /** The next command line (CR LF removed); waits at most the idle timeout. */
+    readLine: pending<OnConnection, ReadResult>(),
+    /** Virtual users, then the checkpassword program; a uid-0 account is rejected. */
+    checkPassword: pending<OnConnection<{ readonly credentials: Pop3Credentials }>, AuthVerdict>(),
+    /** Locks the maildrop, cleans tmp/, lists new/ and cur/ in qmail-pop3d's order. */
+    openMaildrop: pending<OnConnection<{ readonly mailbox: Mailbox }>, MaildropOpened>(),
+    /** Writes `+OK `, the message converted as qmail-pop3d's blast() does and the end; "unreadable" writes nothing. */
+    retrieve: pending<OnConnection<Retrieval>, "sent" | "unreadable">(),
+    /** QUIT in transaction: unlinks the deleted messages, moves new/ to cur/; false if an unlink failed. */
+    commitUpdate: pending<OnConnection<{ readonly deleted: readonly number[] }>, boolean>(),
+    /** Discards every byte read so far, then the server side of the TLS handshake. */
+    startTls: pending<OnConnection, void>(),
+  },
+  actions: {
+    /** Writes one reply (lines joined by CR LF, without the last CR LF). */
+    reply: (_, _params: OnConnection<{ text: string }>) => {},
+    takeCommand: assign({ command: ({ event }) => parseCommand((readResult(event) as { text: string }).text) }),
+  },
+  guards: {
+    lineRead: ({ event }) => readResult(event).kind === "line",
+    lineOverlong: ({ event }) => readResult(event).kind === "overlong",
+  },
+  delays: {
+    authFailure: ({ context }) => context.failureDelayMs,
+  },
+}).createMachine({
+  id: "pop3-session",
+  context: ({ input }) => ({
+    ...input,
+    command: { verb: "", argument: "" },
+    tlsActive: input.tls.active,
+    userName: undefined,
+    credentials: undefined,
+    sasl: undefined,
+    saslError: undefined,
+    mailbox: undefined,
+    messages: [],
+    deleted: new Set<number>(),
+    last: 0,
+    challengeCount: 0,
+  }),
+  initial: "authorization",
+  // Without APOP no timestamp is shown, so clients do not try it (security.md §1.6).
+  entry: replyWith((context) => (context.apop ? `+OK ${context.timestamp}` : `+OK ${context.hostname} POP3 ready`)),
+  states: {
+    authorization: {
+      initial: "reading",
+      states: {
+        reading: { invoke: readInvoke("dispatching") },
+        dispatching: {
+          always: [
+            { guard: verbIs("QUIT"), target: "#pop3-session.closed", actions: reply(REPLIES.ok) },
+            { guard: verbIs("NOOP"), target: "reading", actions: reply(REPLIES.ok) },
+            { guard: verbIs("CAPA"), target: "reading", actions: replyWith(capabilities) },
+            { guard: verbIs("STLS"), target: "stls" },
+            { guard: ({ context }) => verbIs("USER", "PASS", "APOP", "AUTH")({ context }) && loginRefusal(context) !== undefined, target: "reading", actions: replyWith((context) => loginRefusal(context)!) },
+            { guard: verbIs("USER"), target: "reading", actions: [assign({ userName: ({ context }) => context.command.argument }), reply(REPLIES.ok)] },
+            {
+              guard: verbIs("PASS"),
+              target: "checking",
+              actions: assign({ credentials: ({ context }) => ({ mechanism: "USER" as const, user: context.userName!, password: context.command.argument }) }),
+            },
+            { guard: verbIs("APOP"), target: "checking", actions: assign({ credentials: ({ context }) => apopCredentials(context) }) },
+            { guard: verbIs("AUTH"), target: "saslStarting" },
+            { target: "reading", actions: reply(REPLIES.authorizationFirst) },
+          ],
+        },
+        stls: {
+          always: [
+            { guard: ({ context }) => context.tlsActive, target: "reading", actions: reply(REPLIES.stlsActive) },
+            { guard: ({ context }) => !context.tls.offered, target: "reading", actions: reply(REPLIES.stlsUnavailable) },
+            { target: "handshake", actions: reply(REPLIES.stlsReady) },
+          ],
+        },
+        handshake: {
+          invoke: {
+            src: "startTls",
+            input: ({ context }) => ({ connection: context.connection }),
+            // RFC 2595 §4: what the client said before TLS (its USER name) does not count after it.
+            onDone: { target: "reading", actions: assign({ tlsActive: true, userName: undefined }) },
+            onError: { target: "#pop3-session.closed" },
+          },
+        },
+        saslStarting: {
+          always: [
+            { guard: ({ context }) => typeof saslStart(context) === "string", target: "reading", actions: replyWith((context) => saslStart(context) as string) },
+            {
+              guard: ({ context }) => (saslStart(context) as { mechanism: string }).mechanism === "CRAM-MD5",
+              target: "saslAwaiting",
+              actions: [
+                assign({
+                  challengeCount: ({ context }) => context.challengeCount + 1,
+                  // RFC 2195: a fresh, unpredictable challenge for every attempt.
+                  sasl: ({ context }) => ({ mechanism: "CRAM-MD5" as const, challenge: `<${crypto.randomUUID()}.${context.challengeCount + 1}@${context.hostname}>` }),
+                }),
+                replyWith((context) => `+ ${encodeBase64(context.sasl!.challenge!)}`),
+              ],
+            },
+            {
+              guard: ({ context }) => (saslStart(context) as { initial: string | undefined }).initial !== undefined,
+              target: "saslDecoding",
+              actions: assign(({ context }) => ({ sasl: { mechanism: "PLAIN" as const }, command: { verb: "", argument: (saslStart(context) as { initial: string }).initial } })),
+            },
+            { target: "saslAwaiting", actions: [assign({ sasl: { mechanism: "PLAIN" as const } }), reply("+ ")] },
+          ],
+        },
+        saslAwaiting: {
+          invoke: {
+            src: "readLine",
+            input: ({ context }) => ({ connection: context.connection }),
+            onDone: [
+              { guard: ({ event }) => event.output.kind === "line", target: "saslDecoding", actions: assign({ command: ({ event }) => ({ verb: "", argument: (event.output as { text: string }).text }) }) },
+              { guard: ({ event }) => event.output.kind === "overlong", target: "reading", actions: [assign({ sasl: undefined }), reply(REPLIES.saslMalformed)] },
+              { target: "#pop3-session.closed" },
+            ],
+          },
+        },
+        saslDecoding: {
+          always: [
+            { guard: ({ context }) => saslCredentials(context) === REPLIES.authorizationFailed, target: "failing" },
+            { guard: ({ context }) => typeof saslCredentials(context) === "string", target: "reading", actions: [replyWith((context) => saslCredentials(context) as string), assign({ sasl: undefined })] },
+            { target: "checking", actions: assign({ credentials: ({ context }) => saslCredentials(context) as Pop3Credentials, sasl: undefined }) },
+          ],
+        },
+        checking: {
+          invoke: {
+            src: "checkPassword",
+            input: ({ context }) => ({ connection: context.connection, credentials: context.credentials! }),
+            onDone: [
+              { guard: ({ event }) => event.output.kind === "ok", target: "#pop3-session.opening", actions: assign({ mailbox: ({ event }) => (event.output as { mailbox: Mailbox }).mailbox, credentials: undefined }) },
+              { guard: ({ event }) => event.output.kind === "crashed", target: "#pop3-session.closed", actions: [assign({ credentials: undefined }), reply(REPLIES.childCrashed)] },
+              { target: "failing" },
+            ],
+            onError: { target: "failing" },
+          },
+        },
+        failing: {
+          // qmail-popup exits after a failed login; the delay slows down password guessing.
+          entry: assign({ credentials: undefined, userName: undefined }),
+          after: { authFailure: { target: "#pop3-session.closed", actions: reply(REPLIES.authorizationFailed) } },
+        },
+      },
+    },
+    opening: {
+      invoke: {
+        src: "openMaildrop",
+        input: ({ context }) => ({ connection: context.connection, mailbox: context.mailbox! }),
+        onDone: [
+          {
+            guard: ({ event }) => event.output.kind === "opened",
+            target: "transaction",
+            actions: [assign({ messages: ({ event }) => (event.output as { messages: readonly Pop3Message[] }).messages }), reply(REPLIES.ok)],
+          },
+          { target: "closed", actions: { type: "reply" as const, params: ({ context, event }) => ({ connection: context.connection, text: (event.output as { text: string }).text }) } },
+        ],
+        onError: { target: "closed", actions: reply("-ERR unable to scan $HOME/Maildir") },
+      },
+    },
+    transaction: {
+      initial: "reading",
+      states: {
+        reading: { invoke: readInvoke("dispatching") },
+        dispatching: {
+          always: [
+            { guard: verbIs("QUIT"), target: "#pop3-session.update" },
+            { guard: ({ context }) => verbIs("RETR", "TOP")({ context }) && typeof retrievalOf(context) === "string", target: "reading", actions: replyWith((context) => retrievalOf(context) as string) },
+            { guard: verbIs("RETR", "TOP"), target: "retrieving" },
+            {
+              guard: ({ context }) => verbIs("DELE")({ context }) && typeof messageIndex(context, context.command.argument) === "number",
+              target: "reading",
+              actions: [
+                assign(({ context }) => {
+                  const index = messageIndex(context, context.command.argument) as number;
+                  return { deleted: new Set([...context.deleted, index]), last: Math.max(context.last, index + 1) };
+                }),
+                reply(REPLIES.ok),
+              ],
+            },
+            { guard: verbIs("RSET"), target: "reading", actions: [assign({ deleted: new Set<number>(), last: 0 }), reply(REPLIES.ok)] },
+            { target: "reading", actions: replyWith(transactionReply) },
+          ],
+        },
+        retrieving: {
+          invoke: {
+            src: "retrieve",
+            input: ({ context }) => ({ connection: context.connection, ...(retrievalOf(context) as Retrieval) }),
+            onDone: [{ guard: ({ event }) => event.output === "unreadable", target: "reading", actions: reply(REPLIES.unableToOpen) }, { target: "reading" }],
+            onError: { target: "#pop3-session.closed" },
+          },
+        },
+      },
+    },
+    update: {
+      invoke: {
+        src: "commitUpdate",
+        input: ({ context }) => ({ connection: context.connection, deleted: [...context.deleted].sort((a, b) => a - b) }),
+        onDone: { target: "closed", actions: { type: "reply" as const, params: ({ context, event }) => ({ connection: context.connection, text: event.output ? REPLIES.ok : REPLIES.unableToUnlink }) } },
+        onError: { target: "closed", actions: reply(REPLIES.unableToUnlink) },
+      },
+    },
+    closed: { type: "final" },
+  },
+});

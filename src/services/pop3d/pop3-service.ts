@@ -1,0 +1,146 @@
+// The POP3 listener services — pop3d (110) and pop3s (995) — are tcpserver (or sslserver) running
+// qmail-popup and qmail-pop3d: one listener in this worker, one `pop3-session` actor per
+// connection (id `<service>:<port>/conn/<n>`), whose reads, logins, maildrop access and STLS are
+// provided here. The two differ only in pop3s's implicit TLS.
+// Reads: control/me, control/servercert.pem, the users (pop3-login.ts), the maildrops
+// (maildrop.ts). Writes: the maildrops at QUIT, the service log.
+// svc -h re-reads the control files, the certificate and the listener's rules; a session keeps
+// the settings it started with. A session that ends in any way — QUIT, a drop, a timeout, a
+// failed actor, the service stopping — releases its maildrop's lock (a dropped connection ends
+// the session's read at once); only QUIT in transaction changes the maildrop.
+
+import type { Socket } from "node:net";
+import type { SecureContext } from "node:tls";
+import { fromPromise } from "xstate";
+import { pop3SessionMachine } from "../../../machines/pop3-session.js";
+import { clock } from "../../../supervisors/clock.js";
+import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
+import { ConfigError } from "../../config/config-error.js";
+import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
+import { listenerSettings } from "../../net/listener-settings.js";
+import { startTcpListener } from "../../net/tcp-listener.js";
+import { ClientStream } from "../smtpd/client-stream.js";
+import { CERTIFICATE_FILE, readCertificate, secureContextOf } from "../smtpd/smtp-service.js";
+import { Maildrop } from "./maildrop.js";
+import { checkLogin, type LoginSettings } from "./pop3-login.js";
+import { IDLE_TIMEOUT_MS, pop3SessionSettings, type Pop3Mode } from "./pop3-settings.js";
+
+const BUSY_REPLY = "-ERR too many connections, try again later\r\n";
+/** What a session whose actor failed gets before its socket is closed (DESIGN.md §2). */
+const FAILURE_REPLY = "-ERR internal error, try again later";
+/** How long a CHECKPASSWORD program may run. */
+const CHECKPASSWORD_TIMEOUT_MS = 30_000;
+
+export async function startPop3Service(context: ServiceContext, mode: Pop3Mode): Promise<ServiceHandlers> {
+  const { root, service } = context;
+  let control: ControlSnapshot = await loadControl(root);
+  let certificate = await readCertificate(root);
+  let secureContext = secureContextOf(certificate);
+  if (mode === "pop3s" && certificate === undefined) throw new ConfigError(CERTIFICATE_FILE, undefined, "missing: pop3s needs a certificate");
+  const ownUid = process.getuid?.() ?? 0;
+
+  /** What the provided effects need of one connection, by the machine's `connection` number. */
+  interface Session {
+    readonly stream: ClientStream;
+    readonly login: LoginSettings;
+    readonly timestamp: string;
+    readonly secureContext: SecureContext | undefined;
+    maildrop?: Maildrop;
+  }
+  const sessions = new Map<number, Session>();
+  let connections = 0;
+  const session = (connection: number): Session => {
+    const found = sessions.get(connection);
+    if (found === undefined) throw new Error(`no POP3 connection ${connection}`);
+    return found;
+  };
+
+  // Provided once for every connection (see Pop3SessionInput.connection).
+  const machine = pop3SessionMachine.provide({
+    actions: { reply: (_, { connection, text }) => sessions.get(connection)?.stream.write(text) },
+    actors: {
+      readLine: fromPromise(({ input }) => session(input.connection).stream.readLine()),
+      checkPassword: fromPromise(({ input }) => checkLogin(session(input.connection).login, input.credentials, session(input.connection).timestamp)),
+      openMaildrop: fromPromise(async ({ input: { connection, mailbox } }) => {
+        const opened = await Maildrop.open(mailbox, ownUid);
+        if (!(opened instanceof Maildrop)) return opened;
+        const held = sessions.get(connection);
+        // The connection ended while the maildrop was being listed: give it back at once.
+        if (held === undefined) {
+          await opened.release();
+          return { kind: "failed" as const, text: FAILURE_REPLY };
+        }
+        held.maildrop = opened;
+        context.log(`${service}: ${mailbox.user} opened ${mailbox.maildir} (${opened.messages.length} messages)`);
+        return { kind: "opened" as const, messages: opened.messages };
+      }),
+      retrieve: fromPromise(({ input: { connection, index, lines } }) => {
+        const { stream, maildrop } = session(connection);
+        return maildrop!.retrieve({ index, lines }, (bytes) => stream.writeBytes(bytes));
+      }),
+      commitUpdate: fromPromise(({ input: { connection, deleted } }) => session(connection).maildrop!.commit(deleted)),
+      startTls: fromPromise(({ input: { connection } }) => {
+        const { stream, secureContext: tls } = session(connection);
+        return stream.startTls(tls!).then(() => undefined);
+      }),
+    },
+  });
+
+  function finish(connection: number): void {
+    const ended = sessions.get(connection);
+    if (ended === undefined) return;
+    sessions.delete(connection);
+    void ended.maildrop?.release();
+    ended.stream.end();
+  }
+
+  function serve(socket: Socket, env: Readonly<Record<string, string>>): void {
+    const connection = ++connections;
+    const input = pop3SessionSettings(mode, connection, env, control, secureContext !== undefined, clock.now());
+    const login: LoginSettings = { root, checkpassword: env.CHECKPASSWORD, passwdFile: env.PASSWD, env: { ...env }, site: service, ownUid, timeoutMs: CHECKPASSWORD_TIMEOUT_MS, log: (line) => context.log(line) };
+    const stream = new ClientStream(socket, IDLE_TIMEOUT_MS);
+    sessions.set(connection, { stream, login, timestamp: input.timestamp, secureContext });
+    const actor = context.actors.spawn("conn", machine, { key: connection, input });
+    actor.subscribe({
+      complete: () => finish(connection),
+      error: () => {
+        stream.write(FAILURE_REPLY);
+        finish(connection);
+      },
+    });
+  }
+
+  const listener = await startTcpListener({
+    settings: listenerSettings(context),
+    env: context.env,
+    site: service,
+    busyReply: BUSY_REPLY,
+    tls: mode === "pop3s" ? certificate : undefined,
+    log: (line) => context.log(line),
+    onConnection: serve,
+  });
+  context.actors.prefix = `${service}:${listener.address.port}`;
+  context.log(`${service}: listening on port ${listener.address.port}`);
+
+  return {
+    async reload() {
+      try {
+        const nextControl = await loadControl(root);
+        const nextCertificate = await readCertificate(root);
+        secureContext = secureContextOf(nextCertificate);
+        if (mode === "pop3s" && nextCertificate !== undefined) listener.setTls(nextCertificate);
+        control = nextControl;
+        certificate = nextCertificate;
+      } catch (error) {
+        context.log(`${service}: warning: ${error instanceof Error ? error.message : String(error)}; keeping the settings in force`);
+      }
+      await listener.reload();
+    },
+    async stop() {
+      context.actors.stopAll();
+      // A stopped actor completes nothing: give back the maildrops its sessions held.
+      await Promise.all([...sessions.values()].map((held) => held.maildrop?.release()));
+      await listener.close();
+    },
+  };
+}

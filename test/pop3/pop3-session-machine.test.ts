@@ -1,0 +1,66 @@
+// The pop3-session statechart alone, its effects provided by scripted stand-ins (lines in,
+// replies out): the UPDATE state is reached only through QUIT in TRANSACTION, so a session whose
+// connection drops deletes nothing, and the maildrop is never opened before a login succeeds.
+
+import { createActor, fromPromise, waitFor } from "xstate";
+import { describe, expect, it } from "vitest";
+import { pop3SessionMachine, type MaildropOpened, type Pop3SessionInput } from "../../machines/pop3-session.js";
+import type { ReadResult } from "../../machines/smtp-session.js";
+
+const INPUT: Pop3SessionInput = {
+  connection: 1,
+  hostname: "mx.test",
+  timestamp: "<1.1.1@mx.test>",
+  apop: false,
+  cram: false,
+  tls: { offered: false, required: false, active: false },
+  failureDelayMs: 0,
+};
+
+async function session(lines: string[], password = "right") {
+  const replies: string[] = [];
+  const commits: number[][] = [];
+  let opened = 0;
+  const script: ReadResult[] = [...lines.map((text) => ({ kind: "line" as const, text })), { kind: "closed" }];
+  const machine = pop3SessionMachine.provide({
+    actions: { reply: (_, { text }) => void replies.push(text) },
+    actors: {
+      readLine: fromPromise(async () => script.shift()!),
+      checkPassword: fromPromise(async ({ input }) => {
+        const given = input.credentials.mechanism === "USER" ? input.credentials.password : "";
+        return given === password ? { kind: "ok" as const, mailbox: { user: "u", maildir: "/m/", uid: 1 } } : { kind: "rejected" as const };
+      }),
+      openMaildrop: fromPromise(async (): Promise<MaildropOpened> => {
+        opened += 1;
+        return { kind: "opened", messages: [{ size: 10, uid: "a" }, { size: 20, uid: "b" }] };
+      }),
+      commitUpdate: fromPromise(async ({ input }) => {
+        commits.push([...input.deleted]);
+        return true;
+      }),
+    },
+  });
+  const actor = createActor(machine, { input: INPUT }).start();
+  await waitFor(actor, (snapshot) => snapshot.status === "done", { timeout: 2000 });
+  return { replies, commits, opened };
+}
+
+describe("pop3-session machine", () => {
+  it("deletes at QUIT in TRANSACTION, and not when the connection drops", async () => {
+    expect((await session(["USER u", "PASS right", "DELE 2", "DELE 1", "QUIT"])).commits).toEqual([[0, 1]]);
+    const dropped = await session(["USER u", "PASS right", "DELE 1"]);
+    expect(dropped.commits).toEqual([]);
+    expect(dropped.replies).toEqual(["+OK mx.test POP3 ready", "+OK ", "+OK ", "+OK "]);
+  });
+
+  it("opens no maildrop for a failed login; QUIT before login changes nothing", async () => {
+    const failed = await session(["USER u", "PASS wrong", "STAT"]);
+    expect(failed).toEqual({ replies: ["+OK mx.test POP3 ready", "+OK ", "-ERR authorization failed"], commits: [], opened: 0 });
+    expect(await session(["QUIT"])).toEqual({ replies: ["+OK mx.test POP3 ready", "+OK "], commits: [], opened: 0 });
+  });
+
+  it("answers STLS without a certificate, and a second login attempt inside TRANSACTION, with -ERR", async () => {
+    const { replies } = await session(["STLS", "USER u", "PASS right", "USER v", "STAT", "QUIT"]);
+    expect(replies).toEqual(["+OK mx.test POP3 ready", "-ERR TLS not available", "+OK ", "+OK ", "-ERR unimplemented", "+OK 2 30", "+OK "]);
+  });
+});
