@@ -19,6 +19,8 @@ export type { InspectorOptions } from "./inspect/runtime-inspector.js";
 export type { SuperviseStatus } from "../supervisors/supervise.js";
 export type { StartService, ServiceContext, ServiceHandlers } from "../supervisors/service-module.js";
 export { setFaultHook, type FaultHook, type FaultPoint } from "./io/faults.js";
+export { buildPlan, FAULT_KINDS, type FaultCounts, type FaultKind, type FaultPlan, type FaultRule, type ScheduledAction } from "./chaos/fault-plan.js";
+export type { RuntimeFaults } from "./chaos/runtime-faults.js";
 
 export class TsqmailRuntime extends Context.Tag("tsqmail/Runtime")<TsqmailRuntime, Runtime>() {}
 

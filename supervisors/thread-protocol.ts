@@ -14,8 +14,20 @@ export type ServiceSignal =
   | "pause" // stop taking new work
   | "cont"; // take new work again
 
+/**
+ * Code the runtime runs in every worker besides the service (a fault plan, for one): the module's
+ * default export is called with `data` at boot, before the service starts, and again whenever
+ * the runtime sends new data; it may send reports back to the main thread.
+ */
+export interface WorkerHook {
+  /** URL of a module whose default export is `(data, report: (payload) => void) => void`. */
+  readonly module: string;
+  readonly data: unknown;
+}
+
 export type HostToWorker =
   | { readonly type: "signal"; readonly signal: ServiceSignal }
+  | { readonly type: "hook"; readonly hook: WorkerHook }
   | { readonly type: "inspect"; readonly enabled: boolean }
   | { readonly type: "app"; readonly from: string; readonly payload: unknown; readonly transfer?: readonly ArrayBuffer[] };
 
@@ -23,6 +35,7 @@ export type WorkerToHost =
   | { readonly type: "ready" }
   | { readonly type: "log"; readonly lines: readonly string[] }
   | { readonly type: "inspection"; readonly records: readonly InspectionRecord[] }
+  | { readonly type: "hook-report"; readonly module: string; readonly payload: unknown }
   // `transfer` names the ArrayBuffers (inside payload) that move rather than copy; the main
   // thread moves them on to the receiving worker, so a body is never cloned on its way.
   | { readonly type: "app"; readonly to: string; readonly payload: unknown; readonly transfer?: readonly ArrayBuffer[] };
@@ -36,4 +49,5 @@ export interface WorkerBoot {
   /** Service-specific settings, structured-cloneable. */
   readonly settings: unknown;
   readonly inspect: boolean;
+  readonly hooks?: readonly WorkerHook[];
 }

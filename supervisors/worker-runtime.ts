@@ -9,7 +9,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { ActorHost } from "./actor-host.js";
 import type { InspectionRecord } from "./inspection-record.js";
 import type { ServiceContext, ServiceHandlers, StartService } from "./service-module.js";
-import type { HostToWorker, ServiceSignal, WorkerBoot, WorkerToHost } from "./thread-protocol.js";
+import type { HostToWorker, ServiceSignal, WorkerBoot, WorkerHook, WorkerToHost } from "./thread-protocol.js";
 
 if (parentPort === null) throw new Error("worker-runtime must run in a worker thread");
 const port = parentPort;
@@ -103,7 +103,18 @@ function onSignal(signal: ServiceSignal): void {
   }
 }
 
+async function applyHook(hook: WorkerHook): Promise<void> {
+  const loaded = (await import(hook.module)) as { default?: (data: unknown, report: (payload: unknown) => void) => void };
+  if (typeof loaded.default !== "function") throw new Error(`${hook.module}: no default export to apply`);
+  loaded.default(hook.data, (payload) => post({ type: "hook-report", module: hook.module, payload }));
+}
+
 function onMessage(message: HostToWorker): void {
+  // A hook applies at once, even while the service is starting: a fault plan must cover start-up.
+  if (message.type === "hook") {
+    applyHook(message.hook).catch((error: unknown) => log(`hook ${message.hook.module} failed: ${String(error)}`));
+    return;
+  }
   if (handlers === undefined) {
     early.push(message);
     return;
@@ -126,6 +137,7 @@ port.on("message", onMessage);
 process.on("uncaughtExceptionMonitor", flush);
 process.on("exit", flush);
 
+for (const hook of boot.hooks ?? []) await applyHook(hook);
 const module = (await import(boot.module)) as { default?: StartService };
 if (typeof module.default !== "function") throw new Error(`${boot.module}: no default export to start the service`);
 try {

@@ -18,6 +18,7 @@ import { listServiceNames, readServiceDefinition, type ServiceDefinition } from 
 import { ServiceHost } from "./service-host.js";
 import { treeLayout, type Branch } from "./tree-layout.js";
 import { createRuntimeInspector, type InspectorOptions } from "../inspect/runtime-inspector.js";
+import { createRuntimeFaults, type RuntimeFaults } from "../chaos/runtime-faults.js";
 
 export interface RuntimeOptions {
   readonly root: string;
@@ -47,6 +48,8 @@ export interface Runtime {
   layout(): Branch[];
   /** The inspector page's address, once started with `inspector.port`. */
   inspectorUrl(): string | undefined;
+  /** Fault plans for this runtime's threads (docs/chaos.md). */
+  readonly faults: RuntimeFaults;
   /** Every inspection record and supervisor event, until the returned function is called. */
   subscribe(listener: InspectionListener): () => void;
   /** Graceful stop, bounded by `timeoutMs` (default 5000). Idempotent. */
@@ -79,6 +82,13 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   const openLog = (name: string): ServiceLog =>
     options.logToStdout === true ? createStdoutLog(name, stdout) : createServiceLog(paths.root, name, stdout);
 
+  const faults = createRuntimeFaults({
+    applyHook: (hook) => {
+      for (const host of hosts.values()) host.applyHook(hook);
+    },
+    killWorker: (name) => hosts.get(name)?.supervisor.control("k"),
+  });
+
   const route = (from: string, to: string, payload: unknown, transfer?: readonly ArrayBuffer[]): boolean =>
     hosts.get(to)?.deliver(from, payload, transfer) ?? false;
 
@@ -90,6 +100,8 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         openLog: () => openLog(definition.name),
         bus,
         route,
+        hooks: faults.hooks,
+        onHookReport: (_service, module, payload) => faults.onReport(module, payload),
         stopTimeoutMs: options.serviceStopTimeoutMs ?? 3000,
         ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
       });
@@ -188,6 +200,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
     send: (service, payload, transfer) => route("host", service, payload, transfer),
     layout: () => branches,
     inspectorUrl: () => inspector?.url,
+    faults: { install: faults.install, clear: faults.clear, counts: faults.counts },
     subscribe: (listener) => bus.subscribe(listener),
     stop({ timeoutMs = 5000 } = {}) {
       if (stopping !== undefined) return stopping;

@@ -11,7 +11,7 @@ import type { InspectionBus } from "../../supervisors/inspection-bus.js";
 import { createSupervisor, type SuperviseEvent, type SuperviseStatus, type Supervisor } from "../../supervisors/supervise.js";
 import type { TreeChild } from "../../supervisors/tree.js";
 import { startWorkerChild, type WorkerChild } from "../../supervisors/worker-child.js";
-import type { WorkerToHost } from "../../supervisors/thread-protocol.js";
+import type { WorkerHook, WorkerToHost } from "../../supervisors/thread-protocol.js";
 import { clock } from "../../supervisors/clock.js";
 import type { ServiceLog } from "../log/service-log.js";
 import { undeliverable } from "../messages.js";
@@ -28,6 +28,10 @@ export interface ServiceHostOptions {
   readonly resourceLimits?: ResourceLimits;
   /** Delivers a message from this service to another; false when the target is not running. */
   readonly route: (from: string, to: string, payload: unknown, transfer?: readonly ArrayBuffer[]) => boolean;
+  /** The worker hooks (a fault plan) each new worker boots with: asked at every (re)start. */
+  readonly hooks?: () => readonly WorkerHook[];
+  /** What a worker hook reports back (the faults it injected). */
+  readonly onHookReport?: (service: string, module: string, payload: unknown) => void;
 }
 
 export class ServiceHost {
@@ -82,6 +86,11 @@ export class ServiceHost {
     this.child?.post({ type: "inspect", enabled });
   }
 
+  /** Applies a worker hook in the running worker (a restarted one boots with `options.hooks`). */
+  applyHook(hook: WorkerHook): void {
+    this.child?.post({ type: "hook", hook });
+  }
+
   /** Forces the worker down at once: the last resort when a graceful stop overran its deadline. */
   kill(): void {
     this.child?.kill();
@@ -95,7 +104,7 @@ export class ServiceHost {
   private startWorker(): WorkerChild {
     const { definition, root, bus } = this.options;
     const child = startWorkerChild({
-      boot: { service: this.name, module: definition.module, root, settings: {}, inspect: bus.active },
+      boot: { service: this.name, module: definition.module, root, settings: {}, inspect: bus.active, hooks: this.options.hooks?.() ?? [] },
       env: definition.env,
       ...(this.options.resourceLimits === undefined ? {} : { resourceLimits: this.options.resourceLimits }),
       onMessage: (message) => this.onWorkerMessage(message),
@@ -121,6 +130,9 @@ export class ServiceHost {
         if (!this.options.route(this.name, message.to, message.payload, message.transfer)) {
           this.child?.post({ type: "app", from: "tsqmail", payload: undeliverable(message.to, message.payload) });
         }
+        return;
+      case "hook-report":
+        this.options.onHookReport?.(this.name, message.module, message.payload);
         return;
       case "ready":
         return;

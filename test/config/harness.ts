@@ -51,14 +51,5 @@ export function tool(file: string, args: string[], options: { input?: string | B
   return { code: result.status ?? -1, stdout: result.stdout.toString("latin1"), stderr: result.stderr.toString() };
 }
 
-/** mulberry32: a tiny seeded generator, so a failing property run can be replayed. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (src/chaos/prng.ts): a tiny seeded generator, so a failing property run can be replayed. */
+export { mulberry32 as seeded } from "../../src/chaos/prng.js";

@@ -34,8 +34,9 @@ describe("qmtpd", () => {
     client.send(qmtpPackage("\nSubject: two\n\nlf\n", "b@elsewhere.test", ["bob@example.test"]));
     const replies = await client.waitReplies(2);
     expect(replies).toEqual([expect.stringMatching(K), expect.stringMatching(K)]);
+    // Queue order is by inode number, not arrival: compare the set of messages.
     const messages = node.queued().map((m) => m.mess.slice(m.mess.indexOf("Subject")));
-    expect(messages).toEqual(["Subject: one\n\nbare\rcr\n", "Subject: two\n\nlf\n"]);
+    expect(messages.sort()).toEqual(["Subject: one\n\nbare\rcr\n", "Subject: two\n\nlf\n"]);
     client.socket.end();
     await client.untilClosed();
   });

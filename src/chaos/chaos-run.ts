@@ -1,0 +1,205 @@
+// A chaos run (docs/chaos.md): a fresh root on a temporary directory with smtpd, send, lspawn and
+// rspawn up; its runtime in a child process (runtime-child.ts) so it can be SIGKILLed whole; a
+// load of SMTP sessions to local Maildir users and to a remote sink; the seeded fault plan for
+// `durationMs`; then no faults, retries forced until every promised message is accounted for
+// (bounded by `drainMs`), a graceful stop, and the invariants (invariants.ts).
+
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { addVirtualUser } from "../config/virtual-users.js";
+import { initRoot } from "../root/init.js";
+import { rootPaths } from "../root/paths.js";
+import { BUILTIN_SERVICES } from "../runtime/builtin-services.js";
+import { addCounts, buildPlan, type FaultKind, type FaultPlan } from "./fault-plan.js";
+import { BOUNCE_USER, checkInvariants, LOCAL_USERS, type ChaosReport } from "./invariants.js";
+import { mulberry32, hash32 } from "./prng.js";
+import type { FromRuntimeChild, ServiceUp, ToRuntimeChild } from "./runtime-child.js";
+import { sendMessage, type SessionResult } from "./smtp-load.js";
+import { startSmtpSink } from "./smtp-sink.js";
+
+export interface ChaosOptions {
+  readonly seed: number;
+  readonly durationMs: number;
+  readonly kinds: readonly FaultKind[];
+  readonly drainMs: number;
+  readonly maxRssBytes: number;
+  /** Called every few seconds with a one-line summary. */
+  readonly progress: (line: string) => void;
+  /** Keep the temporary root (for a post-mortem). */
+  readonly keepRoot: boolean;
+}
+
+const SERVICES = ["smtpd", "send", "lspawn", "rspawn"];
+const CLIENTS = 3;
+
+const childScript = fileURLToPath(new URL(`./runtime-child${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url));
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const root = mkdtempSync(join(tmpdir(), "tsqmail-chaos-"));
+  const sink = await startSmtpSink();
+  try {
+    const smtpPort = await prepareRoot(root, sink.port);
+    return await drive(root, smtpPort, sink.received, options);
+  } finally {
+    await sink.close();
+    if (!options.keepRoot) rmSync(root, { recursive: true, force: true });
+  }
+}
+
+async function prepareRoot(root: string, sinkPort: number): Promise<number> {
+  const basePort = await freeBasePort();
+  await initRoot({ root, domain: "example.test", listen: "127.0.0.1", basePort });
+  for (const user of [...LOCAL_USERS, BOUNCE_USER]) await addVirtualUser(root, user, {});
+  const paths = rootPaths(root);
+  writeFileSync(paths.controlFile("smtproutes"), `sink.test:[127.0.0.1]:${sinkPort}\n`);
+  writeFileSync(paths.controlFile("timeoutconnect"), "2\n");
+  writeFileSync(paths.controlFile("timeoutremote"), "10\n");
+  // The load relays to sink.test: smtpd trusts it as qmail trusts a RELAYCLIENT.
+  writeFileSync(join(paths.serviceDir("smtpd"), "env", "RELAYCLIENT"), "\n");
+  for (const service of BUILTIN_SERVICES) if (!SERVICES.includes(service.name)) writeFileSync(join(paths.serviceDir(service.name), "down"), "");
+  return basePort + 25;
+}
+
+/** A base port under which every built-in listener's port is free now. */
+async function freeBasePort(): Promise<number> {
+  for (;;) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const free = await Promise.all(BUILTIN_SERVICES.filter((s) => s.port !== undefined).map((s) => portFree(base + s.port!)));
+    if (free.every(Boolean)) return base;
+  }
+}
+
+const portFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = createServer();
+    server.once("error", () => resolve(false));
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+  });
+
+interface RuntimeProcess {
+  readonly child: ChildProcess;
+  readonly ready: Promise<void>;
+  readonly exited: Promise<void>;
+  tell(message: ToRuntimeChild): void;
+  status(): Promise<readonly ServiceUp[]>;
+  output(): string;
+}
+
+function startRuntime(root: string, onStats: (counts: Record<string, number>, rss: number) => void): RuntimeProcess {
+  const args = import.meta.url.endsWith(".ts") ? ["--import", "tsx", childScript, root] : [childScript, root];
+  const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced" });
+  let output = "";
+  const keep = (chunk: Buffer): void => void (output = (output + chunk.toString()).slice(-4000));
+  child.stdout!.on("data", keep);
+  child.stderr!.on("data", keep);
+  const waiting: ((services: readonly ServiceUp[]) => void)[] = [];
+  const ready = new Promise<void>((resolve, reject) => {
+    child.on("message", (message: FromRuntimeChild) => {
+      if (message.type === "ready") resolve();
+      else if (message.type === "stats") onStats(message.counts, message.rss);
+      else waiting.shift()?.(message.services);
+    });
+    child.on("exit", (code) => reject(new Error(`the runtime exited (${code}) before it was ready: ${output}`)));
+  });
+  ready.catch(() => {});
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  return {
+    child,
+    ready,
+    exited,
+    tell: (message) => void (child.connected && child.send(message)),
+    status: () => new Promise((resolve) => {
+      waiting.push(resolve);
+      child.send({ type: "status" } satisfies ToRuntimeChild);
+    }),
+    output: () => output,
+  };
+}
+
+/** The plan's schedule from `elapsedMs` on, for a runtime started again after a SIGKILL. */
+const remainder = (plan: FaultPlan, elapsedMs: number): FaultPlan => ({
+  ...plan,
+  actions: plan.actions.filter((a) => a.atMs > elapsedMs).map((a) => ({ ...a, atMs: a.atMs - elapsedMs })),
+});
+
+async function drive(root: string, smtpPort: number, sinkReceived: Map<string, number>, options: ChaosOptions): Promise<ChaosReport> {
+  const plan = buildPlan({ seed: options.seed, durationMs: options.durationMs, kinds: options.kinds, services: SERVICES, netSites: ["smtpd", "rspawn"] });
+  // Counts of runtimes already gone, plus the latest of the one running.
+  const counted = new Map<FaultKind, number>();
+  let latest: Record<string, number> = {};
+  let peakRss = 0;
+  const onStats = (counts: Record<string, number>, rss: number): void => {
+    latest = counts;
+    peakRss = Math.max(peakRss, rss);
+  };
+  const retire = (): void => {
+    addCounts(counted, latest);
+    latest = {};
+  };
+  const faultTotal = (): number => [...counted.values(), ...Object.values(latest)].reduce((a, b) => a + b, 0);
+
+  let runtime = startRuntime(root, onStats);
+  await runtime.ready;
+  const started = Date.now();
+  runtime.tell({ type: "plan", plan });
+
+  const results: { id: string; recipient: string; result: SessionResult }[] = [];
+  const random = mulberry32(hash32("load", options.seed));
+  let next = 0;
+  const loadUntil = started + options.durationMs;
+  const client = async (): Promise<void> => {
+    while (Date.now() < loadUntil) {
+      const id = `${options.seed}-${++next}`;
+      const pick = Math.floor(random() * (LOCAL_USERS.length + 1));
+      const recipient = pick < LOCAL_USERS.length ? `${LOCAL_USERS[pick]}@example.test` : `user${next}@sink.test`;
+      const result = await sendMessage(smtpPort, { sender: `${BOUNCE_USER}@example.test`, recipient, id });
+      results.push({ id, recipient, result });
+      if (result.outcome !== "accepted") await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  };
+  const sigkills = plan.actions.filter((a) => a.kind === "sigkill");
+  let kills = 0;
+  const killer = (async () => {
+    for (const action of sigkills) {
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + action.atMs - Date.now())));
+      runtime.child.kill("SIGKILL");
+      await runtime.exited;
+      kills++;
+      retire();
+      runtime = startRuntime(root, onStats);
+      await runtime.ready;
+      runtime.tell({ type: "plan", plan: remainder(plan, Date.now() - started) });
+    }
+  })();
+  const ticker = setInterval(() => {
+    const accepted = results.filter((r) => r.result.outcome === "accepted").length;
+    options.progress(`${Math.round((Date.now() - started) / 1000)}s: ${results.length} sessions, ${accepted} accepted, ${faultTotal() + kills} faults injected`);
+  }, 5000);
+  try {
+    await Promise.all([...Array.from({ length: CLIENTS }, client), killer]);
+    runtime.tell({ type: "clear" });
+    counted.set("sigkill", kills);
+
+    const promised = results.filter((r) => r.result.outcome === "accepted");
+    const drainUntil = Date.now() + options.drainMs;
+    let report = await checkInvariants({ root, sinkReceived, results, counts: new Map(), peakRss, maxRssBytes: options.maxRssBytes, services: [], seed: options.seed });
+    while (report.unaccounted.length > 0 && Date.now() < drainUntil) {
+      runtime.tell({ type: "alarm" });
+      options.progress(`draining: ${report.unaccounted.length} of ${promised.length} accepted messages not yet delivered or bounced`);
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+      report = await checkInvariants({ root, sinkReceived, results, counts: new Map(), peakRss, maxRssBytes: options.maxRssBytes, services: [], seed: options.seed });
+    }
+    const services = await runtime.status();
+    runtime.tell({ type: "stop" });
+    await runtime.exited;
+    retire();
+    return await checkInvariants({ root, sinkReceived, results, counts: counted, peakRss, maxRssBytes: options.maxRssBytes, services, seed: options.seed, plan });
+  } finally {
+    clearInterval(ticker);
+    if (runtime.child.exitCode === null) runtime.child.kill("SIGKILL");
+  }
+}

@@ -1,0 +1,67 @@
+// `runtime.faults`: a fault plan for a whole runtime. Installing a plan sets the main thread's
+// fault hook, sends the plan to every running worker as a worker hook (worker-faults.ts), hands
+// it to every worker started later (a restarted service boots with it), and runs the plan's
+// `kill-worker` actions on their schedule (as `svc -k`). `sigkill` actions are not carried out
+// here: only a driver that runs the runtime in a child process can (the chaos command).
+// Counts add up what every thread injected, per kind, since the runtime started.
+
+import type { WorkerHook } from "../../supervisors/thread-protocol.js";
+import { setFaultHook } from "../io/faults.js";
+import type { FaultCounts, FaultKind, FaultPlan } from "./fault-plan.js";
+import { addCounts } from "./fault-plan.js";
+import { planHook } from "./plan-hook.js";
+
+export interface RuntimeFaults {
+  /** Replaces any plan in force with `plan`, in every thread; its schedule starts now. */
+  install(plan: FaultPlan): void;
+  /** Ends the plan in force: no more injections, no more scheduled actions. */
+  clear(): void;
+  /** Faults injected so far, per kind, in every thread. */
+  counts(): FaultCounts;
+}
+
+export interface RuntimeFaultsWiring extends RuntimeFaults {
+  /** The hooks a worker boots with. */
+  hooks(): readonly WorkerHook[];
+  /** A worker hook's report: counted when it came from the fault hook. */
+  onReport(module: string, payload: unknown): void;
+}
+
+const WORKER_MODULE = new URL(`./worker-faults${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url).href;
+
+export function createRuntimeFaults(runtime: {
+  applyHook(hook: WorkerHook): void;
+  killWorker(service: string): void;
+}): RuntimeFaultsWiring {
+  let plan: FaultPlan | null = null;
+  let timers: NodeJS.Timeout[] = [];
+  const counted = new Map<FaultKind, number>();
+  const count = (kind: FaultKind): void => addCounts(counted, { [kind]: 1 });
+
+  function apply(next: FaultPlan | null): void {
+    for (const timer of timers) clearTimeout(timer);
+    timers = [];
+    plan = next;
+    setFaultHook(next === null ? undefined : planHook(next, count));
+    runtime.applyHook({ module: WORKER_MODULE, data: next });
+    for (const action of next?.actions ?? []) {
+      if (action.kind !== "kill-worker") continue;
+      const timer = setTimeout(() => {
+        count("kill-worker");
+        runtime.killWorker(action.service);
+      }, action.atMs);
+      timer.unref();
+      timers.push(timer);
+    }
+  }
+
+  return {
+    install: (next) => apply(next),
+    clear: () => apply(null),
+    counts: () => Object.fromEntries(counted),
+    hooks: () => (plan === null ? [] : [{ module: WORKER_MODULE, data: plan }]),
+    onReport(module, payload) {
+      if (module === WORKER_MODULE) addCounts(counted, payload as FaultCounts);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+// CI's chaos run: the compiled `tsqmail chaos` with a fixed seed and every fault kind (file-system
+// errnos at the mail sites, socket resets, DNS failures, bugs thrown inside actors, killed
+// workers, a SIGKILL of the whole runtime). It must report every invariant held and exit 0.
+
+import { execFile } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const repo = fileURLToPath(new URL("../..", import.meta.url));
+const cli = join(repo, "dist/src/cli/main.js");
+
+function chaos(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [cli, "chaos", ...args], { timeout: 170_000 }, (error, stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : -1, stdout, stderr }),
+    );
+  });
+}
+
+describe("tsqmail chaos", () => {
+  it("holds every invariant under every fault kind, with a fixed seed", async () => {
+    // The drain outlasts send's 60 s hold-off after a failed queue operation, which svc -a does not cut short.
+    const run = await chaos(["--seed", "1", "--duration", "10", "--drain", "100", "--faults", "all"]);
+    expect(run.stdout, run.stdout + run.stderr).toMatch(/all invariants held/);
+    expect(run.code).toBe(0);
+    // Every kind was actually injected (the load reaches every seam the plan aims at).
+    for (const kind of ["fs-eio", "fs-enospc", "fs-edquot", "net-reset", "actor-throw", "kill-worker", "sigkill"]) {
+      expect(run.stdout).toMatch(new RegExp(`${kind} [1-9]`));
+    }
+  }, 200_000);
+
+  it("refuses an unknown fault kind with qmail's usage exit code", async () => {
+    const run = await chaos(["--seed", "1", "--faults", "meteor"]);
+    expect(run.code).toBe(100);
+    expect(run.stderr).toMatch(/unknown fault kind "meteor"/);
+  });
+});
