@@ -16,7 +16,7 @@
 // and checkRecipient.
 
 import { assign, fromPromise, setup } from "xstate";
-import { decodeBase64, encodeBase64, parseAddress, parseCommand, plainCredentials, type Command, type Credentials } from "./smtp-syntax.js";
+import { decodeBase64, encodeBase64, parseAddress, parseCommand, plainCredentials, type Command, type Credentials, type SplitLine } from "./smtp-syntax.js";
 
 export type AuthMechanism = "LOGIN" | "PLAIN" | "CRAM-MD5";
 
@@ -59,7 +59,7 @@ export interface SmtpSessionInput {
 
 /** A line from the client, or why there is none. */
 export type ReadResult =
-  | { readonly kind: "line"; readonly text: string }
+  | ({ readonly kind: "line" } & SplitLine)
   | { readonly kind: "overlong" }
   | { readonly kind: "timeout" }
   | { readonly kind: "closed" };
@@ -140,6 +140,8 @@ export interface SmtpSessionContext extends SmtpSessionInput {
   readonly authProtocol: AuthMechanism | undefined;
   readonly pendingAuth: PendingAuth | undefined;
   /** What the last auth step decoded: credentials to check, or the failure to report. */
+  /** The client's AUTH response being decoded: under a key the inspection stream redacts. */
+  readonly authResponse: string | undefined;
   readonly authStep: Credentials | PasswordCheck | "malformed" | "canceled" | "failed" | undefined;
   readonly challengeCount: number;
   /** What every RCPT of this transaction gets, from MAIL's checks. */
@@ -282,10 +284,9 @@ function authStart(context: SmtpSessionContext): string | { mechanism: AuthMecha
   const offered = offeredMechanisms(context);
   if (offered.length === 0) return REPLIES.authUnavailable;
   if (context.sender !== undefined) return REPLIES.authInTransaction;
-  const [name = "", initial] = context.command.argument.split(" ");
-  const mechanism = offered.find((m) => m === name.toUpperCase());
+  const mechanism = offered.find((m) => m === context.command.argument.toUpperCase());
   if (mechanism === undefined) return REPLIES.authUnknown;
-  return { mechanism, initial };
+  return { mechanism, initial: context.authResponse };
 }
 
 /** Decodes one client response of the exchange; `=` is the empty response (RFC 4954). */
@@ -301,8 +302,11 @@ export const smtpSessionMachine = setup({
     context: {} as SmtpSessionContext,
   },
   actors: {
-    /** The next line from the client, CR LF removed; waits at most timeoutsmtpd. */
-    readLine: pending<void, ReadResult>(),
+    /**
+     * The next line from the client, CR LF removed; waits at most timeoutsmtpd. Split as
+     * splitCommandLine does, or, with `exchange`, all of it a response (responseLine).
+     */
+    readLine: pending<{ readonly exchange: boolean } | undefined, ReadResult>(),
     /** DATA: reads the body up to CRLF.CRLF and streams it into the queue. */
     receiveMessage: pending<MessageInput, MessageOutcome>(),
     /** Discards every byte read so far, then does the server side of the TLS handshake. */
@@ -337,6 +341,7 @@ export const smtpSessionMachine = setup({
     authUser: undefined,
     authProtocol: undefined,
     pendingAuth: undefined,
+    authResponse: undefined,
     authStep: undefined,
     challengeCount: 0,
     rcptRefusal: undefined,
@@ -355,7 +360,7 @@ export const smtpSessionMachine = setup({
           invoke: {
             src: "readLine",
             onDone: [
-              { guard: ({ event }) => event.output.kind === "line", target: "dispatching", actions: assign({ command: ({ event }) => parseCommand((event.output as { text: string }).text) }) },
+              { guard: ({ event }) => event.output.kind === "line", target: "dispatching", actions: assign(({ event }) => ({ command: parseCommand((event.output as SplitLine).text), authResponse: (event.output as SplitLine).response })) },
               { guard: ({ event }) => event.output.kind === "overlong", target: "erred", actions: { type: "reply" as const, params: { text: REPLIES.lineTooLong } } },
               { guard: ({ event }) => event.output.kind === "timeout", target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.timeout } } },
               { target: "#smtp-session.closed" },
@@ -615,10 +620,7 @@ export const smtpSessionMachine = setup({
               // An initial response (RFC 4954) counts as the first answer of the exchange.
               guard: ({ context }) => (authStart(context) as { initial: string | undefined }).initial !== undefined,
               target: "decoding",
-              actions: assign(({ context }) => {
-                const { mechanism, initial } = authStart(context) as { mechanism: AuthMechanism; initial: string };
-                return { pendingAuth: { mechanism }, command: { verb: "", argument: initial } };
-              }),
+              actions: assign({ pendingAuth: ({ context }) => ({ mechanism: (authStart(context) as { mechanism: AuthMechanism }).mechanism }) }),
             },
             {
               target: "awaiting",
@@ -632,8 +634,9 @@ export const smtpSessionMachine = setup({
         awaiting: {
           invoke: {
             src: "readLine",
+            input: { exchange: true },
             onDone: [
-              { guard: ({ event }) => event.output.kind === "line", target: "decoding", actions: assign({ command: ({ event }) => ({ verb: "", argument: (event.output as { text: string }).text }) }) },
+              { guard: ({ event }) => event.output.kind === "line", target: "decoding", actions: assign({ authResponse: ({ event }) => (event.output as SplitLine).response }) },
               { guard: ({ event }) => event.output.kind === "timeout", target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.timeout } } },
               { guard: ({ event }) => event.output.kind === "overlong", target: "#smtp-session.commands.reading", actions: { type: "reply" as const, params: { text: REPLIES.authMalformed } } },
               { target: "#smtp-session.closed" },
@@ -664,7 +667,7 @@ export const smtpSessionMachine = setup({
                 guard: ({ event }) => event.output,
                 target: "#smtp-session.commands.reading",
                 actions: [
-                  assign({ authUser: ({ context }) => (context.authStep as PasswordCheck).user, authProtocol: ({ context }) => (context.authStep as PasswordCheck).mechanism, pendingAuth: undefined, authStep: undefined }),
+                  assign({ authUser: ({ context }) => (context.authStep as PasswordCheck).user, authProtocol: ({ context }) => (context.authStep as PasswordCheck).mechanism, pendingAuth: undefined, authStep: undefined, authResponse: undefined }),
                   { type: "reply" as const, params: { text: REPLIES.authOk } },
                   { type: "note" as const, params: ({ context }) => ({ result: "Accept" as const, what: "AUTH" as const, reason: `${context.authProtocol}` }) },
                 ],
@@ -678,7 +681,7 @@ export const smtpSessionMachine = setup({
           // s/qmail sleeps before it answers a failure, to slow down password guessing.
           entry: [
             { type: "note" as const, params: ({ context }) => ({ result: "Reject" as const, what: "AUTH" as const, reason: context.pendingAuth?.mechanism ?? "AUTH" }) },
-            assign({ pendingAuth: undefined, authStep: undefined }),
+            assign({ pendingAuth: undefined, authStep: undefined, authResponse: undefined }),
           ],
           after: { authFailure: { target: "#smtp-session.commands.reading", actions: { type: "reply" as const, params: { text: REPLIES.authFailed } } } },
         },
@@ -691,7 +694,7 @@ export const smtpSessionMachine = setup({
 /** What one client response of the AUTH exchange means, given where the exchange is. */
 function decodeStep(context: SmtpSessionContext): SmtpSessionContext["authStep"] {
   const pendingAuth = context.pendingAuth!;
-  const decoded = authResponse(context.command.argument);
+  const decoded = authResponse(context.authResponse ?? "");
   if (decoded === "canceled" || decoded === "malformed") return decoded;
   switch (pendingAuth.mechanism) {
     case "PLAIN": {

@@ -18,6 +18,28 @@ export function parseCommand(line: string): Command {
   return { verb: line.slice(0, space).toUpperCase(), argument: line.slice(space + 1).replace(/^ +/, "") };
 }
 
+/**
+ * A command line as the service hands it to a session: `response` holds what may be a credential
+ * (AUTH's initial response, or a whole line of an AUTH exchange) apart from `text`. The inspection
+ * stream redacts every value under a key named like `response`, so a secret kept there never
+ * reaches a viewer, a recording or a log of actor events.
+ */
+export interface SplitLine {
+  readonly text: string;
+  readonly response?: string;
+}
+
+/** A command line: an AUTH line's initial response goes to `response`. */
+export function splitCommandLine(line: string): SplitLine {
+  const { verb, argument } = parseCommand(line);
+  const space = argument.indexOf(" ");
+  if (verb !== "AUTH" || space === -1) return { text: line };
+  return { text: `AUTH ${argument.slice(0, space)}`, response: argument.slice(space + 1) };
+}
+
+/** A line of an AUTH exchange: all of it is the client's response. */
+export const responseLine = (line: string): SplitLine => ({ text: "", response: line });
+
 export interface ParsedAddress {
   readonly address: string;
   /** ESMTP parameters after the closing `>`, upper-cased names: SIZE, BODY, SMTPUTF8 … */

@@ -8,6 +8,7 @@ import type { Socket } from "node:net";
 import type { X509Certificate } from "node:crypto";
 import { TLSSocket, type SecureContext } from "node:tls";
 import type { ReadResult } from "../../../machines/smtp-session.js";
+import type { SplitLine } from "../../../machines/smtp-syntax.js";
 import { trustedClientDn } from "./client-certificate.js";
 
 /** Longest command line (AUTH responses included) before the rest of the line is discarded. */
@@ -71,8 +72,8 @@ export class ClientStream {
     this.socket.destroy();
   }
 
-  /** A command line: ends at LF, one CR before it removed (qmail's commands.c). */
-  async readLine(): Promise<ReadResult> {
+  /** A command line: ends at LF, one CR before it removed (qmail's commands.c); `split` keeps credentials apart. */
+  async readLine(split: (line: string) => SplitLine = (text) => ({ text })): Promise<ReadResult> {
     let overlong = false;
     for (;;) {
       const lf = this.pending.indexOf(LF);
@@ -80,7 +81,7 @@ export class ClientStream {
         const end = lf > 0 && this.pending[lf - 1] === CR ? lf - 1 : lf;
         const text = this.pending.toString("utf8", 0, end);
         this.pending = this.pending.subarray(lf + 1);
-        return overlong || end > MAX_LINE_BYTES ? { kind: "overlong" } : { kind: "line", text };
+        return overlong || end > MAX_LINE_BYTES ? { kind: "overlong" } : { kind: "line", ...split(text) };
       }
       if (this.pending.length > MAX_LINE_BYTES) {
         // Keep nothing of a line that is already too long: the client cannot make us hold more.

@@ -7,6 +7,7 @@ import type { X509Certificate } from "node:crypto";
 import type { SecureContext } from "node:tls";
 import { fromPromise, type AnyActorRef } from "xstate";
 import { smtpSessionMachine, type PasswordCheck } from "../../../machines/smtp-session.js";
+import { responseLine, splitCommandLine } from "../../../machines/smtp-syntax.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { WakeMessage } from "../../messages.js";
 import type { ClientStream } from "./client-stream.js";
@@ -77,7 +78,7 @@ export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMa
       },
     },
     actors: {
-      readLine: fromPromise(({ self }) => of(self._parent).stream.readLine()),
+      readLine: fromPromise(({ self, input }) => of(self._parent).stream.readLine(input?.exchange === true ? responseLine : splitCommandLine)),
       receiveMessage: fromPromise(async ({ self, input: message }) => {
         const { stream, env } = of(self._parent);
         const received = receivedHeader(
