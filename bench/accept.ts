@@ -1,0 +1,75 @@
+// SMTP accept into a durable queue: Postfix's smtp-source sends 2 KB messages (one SMTP session
+// each) with 20 and with 1 concurrent sessions to tsqmail's smtpd, to Postfix that only queues
+// (every transport deferred) and to Haraka that only queues (outbound delivery disabled), all on
+// loopback and in the same run, beside the disk's ceiling for qmail's commit protocol with as many
+// writers as sessions (lib/disk-ceiling.ts). Each system answers 250 only after its queue file is
+// on disk, and at the end every 250 is checked against the messages its queue holds. The systems
+// take turns in rounds (lib/rounds.ts); every figure is a median.
+// Usage: node --import tsx bench/accept.ts [--quick]
+
+import { setTimeout as sleep } from "node:timers/promises";
+import { describeMachine, machineLine } from "./lib/machine.js";
+import { writeResults } from "./lib/results.js";
+import { ownCpuMs } from "./lib/cpu.js";
+import { diskCeilingRate } from "./lib/disk-ceiling.js";
+import { interleavedRounds, type Contender, type RoundsResult } from "./lib/rounds.js";
+import { smtpSourceRate } from "./lib/smtp-source.js";
+import { printTable } from "./lib/table.js";
+import { postfixTools } from "./peers/postfix.js";
+import { startSystems, stopSystems, type System } from "./peers/systems.js";
+import { BENCH_DOMAIN } from "./peers/tsqmail.js";
+
+const quick = process.argv.includes("--quick");
+const ROUNDS = quick ? 3 : 7;
+const SLICE_SECONDS = quick ? 1.5 : 3;
+const MESSAGE_BYTES = 2048;
+const SESSIONS = [20, 1] as const;
+
+interface SettingResult extends RoundsResult {
+  readonly sessions: number;
+  readonly bytes: number;
+}
+
+const machine = describeMachine();
+const tools = postfixTools();
+
+function measure(systems: readonly System[], sessions: number): Promise<RoundsResult> {
+  const contenders: Contender[] = systems.map((system) => ({
+    name: system.name,
+    cpuMs: () => system.cpuMs(),
+    slice: (messages: number) =>
+      smtpSourceRate(tools, { port: system.port, sessions, messages, bytes: MESSAGE_BYTES, sender: "bench@sender.test", recipient: `rcpt@${BENCH_DOMAIN}` }),
+  }));
+  contenders.push({ name: "ceiling", cpuMs: ownCpuMs, slice: (messages) => diskCeilingRate(sessions, messages, MESSAGE_BYTES) });
+  const plan = { rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, calibrationMessages: Math.max(40, sessions * 4), minMessages: sessions * 4, maxMessages: 20_000 };
+  return interleavedRounds(contenders, plan);
+}
+
+const { systems, missing } = await startSystems({ tsqmail: { kind: "accept" }, postfix: { kind: "accept" }, haraka: { kind: "queue" } });
+const results: SettingResult[] = [];
+const queued: Record<string, { sent: number; queued: number }> = {};
+try {
+  for (const [name, why] of Object.entries(missing)) console.log(`${name}: not measured: ${why}`);
+  for (const sessions of SESSIONS) results.push({ sessions, bytes: MESSAGE_BYTES, ...(await measure(systems, sessions)) });
+  // Postfix's qmgr may still be moving the last messages between its queues.
+  await sleep(1000);
+  for (const system of systems) {
+    const sent = results.reduce((sum, r) => sum + (r.sent[system.name] ?? 0), 0);
+    queued[system.name] = { sent, queued: await system.queued() };
+  }
+} finally {
+  await stopSystems(systems);
+}
+
+console.log(`accept into a durable queue, smtp-source, one session per message, ${ROUNDS} rounds of ~${SLICE_SECONDS} s slices, medians`);
+console.log(`machine: ${machineLine(machine)}`);
+printTable(
+  ["sessions", "size"],
+  results.map((r) => ({ labels: [String(r.sessions), `${r.bytes / 1024} KB`], result: r })),
+  [...systems.map((s) => s.name), "ceiling"],
+);
+for (const [name, { sent, queued: held }] of Object.entries(queued)) {
+  if (held !== sent) console.log(`WARNING: ${name} answered 250 to ${sent} messages but holds ${held} in its queue`);
+}
+const file = writeResults("accept", quick, { rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, missing, settings: results, queued }, machine);
+console.log(`results: ${file}`);

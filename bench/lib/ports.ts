@@ -1,0 +1,37 @@
+// Loopback ports for the systems under test: a free one to listen on, and a wait until a server
+// answers its SMTP greeting there (a listening socket alone can precede a working server).
+
+import { connect, createServer } from "node:net";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address !== null ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}
+
+function greets(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1");
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(2000, () => done(false));
+    socket.once("error", () => done(false));
+    socket.once("data", (data) => done(data.toString("latin1").startsWith("220")));
+  });
+}
+
+/** Resolves once a 220 greeting comes from 127.0.0.1:port; rejects after timeoutMs. */
+export async function waitForGreeting(port: number, timeoutMs = 20_000, what = `SMTP on port ${port}`): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await greets(port))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
