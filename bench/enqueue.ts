@@ -7,12 +7,13 @@
 // are removed. Usage: node --import tsx bench/enqueue.ts [--quick]
 
 import { randomBytes } from "node:crypto";
-import { constants } from "node:fs";
-import { link, mkdir, mkdtemp, open, rm } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createQueue } from "../src/queue/create-queue.js";
 import { enqueue } from "../src/queue/enqueue.js";
+import { diskCeilingRate } from "./lib/disk-ceiling.js";
+import { median } from "./lib/stats.js";
 
 const quick = process.argv.includes("--quick");
 const PAIRS = quick ? 5 : 9;
@@ -45,37 +46,6 @@ async function load(concurrency: number, messages: number, seconds: number, op: 
   return done / ((performance.now() - started) / 1000);
 }
 
-async function syncDir(path: string): Promise<void> {
-  const dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await dir.sync();
-  } finally {
-    await dir.close();
-  }
-}
-
-async function ceilingRun(concurrency: number, messages: number, seconds: number): Promise<number> {
-  const base = await mkdtemp(join(tmpdir(), "tsqmail-bench-disk-"));
-  try {
-    await mkdir(join(base, "new"));
-    await mkdir(join(base, "cur"));
-    return await load(concurrency, messages, seconds, async (i) => {
-      const created = join(base, "new", String(i));
-      const fh = await open(created, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
-      try {
-        await fh.write(body);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await link(created, join(base, "cur", String(i)));
-      await syncDir(join(base, "cur"));
-    });
-  } finally {
-    await rm(base, { recursive: true, force: true });
-  }
-}
-
 async function enqueueRun(concurrency: number, messages: number, seconds: number): Promise<number> {
   const root = await mkdtemp(join(tmpdir(), "tsqmail-bench-queue-"));
   try {
@@ -89,12 +59,6 @@ async function enqueueRun(concurrency: number, messages: number, seconds: number
     await rm(root, { recursive: true, force: true });
   }
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 interface EnqueueBenchRow {
   readonly concurrency: number;
@@ -110,11 +74,11 @@ async function benchEnqueue(): Promise<EnqueueBenchRow[]> {
     const queued: number[] = [];
     for (let pair = 0; pair < PAIRS; pair++) {
       if (pair % 2 === 0) {
-        ceiling.push(await ceilingRun(concurrency, messages, seconds));
+        ceiling.push(await diskCeilingRate(concurrency, messages, MESSAGE_BYTES, seconds));
         queued.push(await enqueueRun(concurrency, messages, seconds));
       } else {
         queued.push(await enqueueRun(concurrency, messages, seconds));
-        ceiling.push(await ceilingRun(concurrency, messages, seconds));
+        ceiling.push(await diskCeilingRate(concurrency, messages, MESSAGE_BYTES, seconds));
       }
     }
     const ratios = queued.map((q, i) => q / ceiling[i]!);

@@ -18,17 +18,19 @@ async function syncDir(path: string): Promise<void> {
   }
 }
 
-/** Messages per second for `messages` commits of `bytes` each. */
-export async function diskCeilingRate(writers: number, messages: number, bytes: number): Promise<number> {
+/** Messages per second for `messages` commits of `bytes` each, or as many as fit in `seconds`. */
+export async function diskCeilingRate(writers: number, messages: number, bytes: number, seconds = Infinity): Promise<number> {
   const base = await mkdtemp(join(tmpdir(), "tsqmail-bench-ceiling-"));
   const body = randomBytes(bytes);
   try {
     await mkdir(join(base, "new"));
     await mkdir(join(base, "cur"));
     let next = 0;
+    let done = 0;
     const started = performance.now();
+    const deadline = started + seconds * 1000;
     const writer = async (): Promise<void> => {
-      while (next < messages) {
+      while (next < messages && performance.now() < deadline) {
         const name = String(next++);
         const created = join(base, "new", name);
         const fh = await open(created, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
@@ -40,10 +42,11 @@ export async function diskCeilingRate(writers: number, messages: number, bytes: 
         }
         await link(created, join(base, "cur", name));
         await syncDir(join(base, "cur"));
+        done++;
       }
     };
     await Promise.all(Array.from({ length: writers }, writer));
-    return messages / ((performance.now() - started) / 1000);
+    return done / ((performance.now() - started) / 1000);
   } finally {
     await rm(base, { recursive: true, force: true });
   }
