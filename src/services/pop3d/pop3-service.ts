@@ -5,9 +5,10 @@
 // Reads: control/me, control/servercert.pem, the users (pop3-login.ts), the maildrops
 // (maildrop.ts). Writes: the maildrops at QUIT, the service log.
 // svc -h re-reads the control files, the certificate and the listener's rules; a session keeps
-// the settings it started with. A session that ends in any way — QUIT, a drop, a timeout, a
-// failed actor, the service stopping — releases its maildrop's lock (a dropped connection ends
-// the session's read at once); only QUIT in transaction changes the maildrop.
+// the settings it started with (the listener's wiring: net/listening-service.ts). A session that
+// ends in any way — QUIT, a drop, a timeout, a failed actor, the service stopping — releases its
+// maildrop's lock (a dropped connection ends the session's read at once); only QUIT in
+// transaction changes the maildrop.
 
 import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
@@ -15,12 +16,11 @@ import { fromPromise } from "xstate";
 import { pop3SessionMachine } from "../../../machines/pop3-session.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
-import { ConfigError } from "../../config/config-error.js";
 import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
-import { listenerSettings } from "../../net/listener-settings.js";
-import { startTcpListener } from "../../net/tcp-listener.js";
+import type { Env } from "../../net/connection-env.js";
+import type { ServerCertificate } from "../../net/listener-certificate.js";
+import { startListeningService } from "../../net/listening-service.js";
 import { ClientStream } from "../smtpd/client-stream.js";
-import { CERTIFICATE_FILE, readCertificate, secureContextOf } from "../smtpd/smtp-service.js";
 import { Maildrop } from "./maildrop.js";
 import { checkLogin, type LoginSettings } from "./pop3-login.js";
 import { IDLE_TIMEOUT_MS, pop3SessionSettings, type Pop3Mode } from "./pop3-settings.js";
@@ -33,10 +33,6 @@ const CHECKPASSWORD_TIMEOUT_MS = 30_000;
 
 export async function startPop3Service(context: ServiceContext, mode: Pop3Mode): Promise<ServiceHandlers> {
   const { root, service } = context;
-  let control: ControlSnapshot = await loadControl(root);
-  let certificate = await readCertificate(root);
-  let secureContext = secureContextOf(certificate);
-  if (mode === "pop3s" && certificate === undefined) throw new ConfigError(CERTIFICATE_FILE, undefined, "missing: pop3s needs a certificate");
   const ownUid = process.getuid?.() ?? 0;
 
   /** What the provided effects need of one connection, by the machine's `connection` number. */
@@ -94,7 +90,14 @@ export async function startPop3Service(context: ServiceContext, mode: Pop3Mode):
     ended.stream.end();
   }
 
-  function serve(socket: Socket, env: Readonly<Record<string, string>>): void {
+  /** What a session starts with; svc -h replaces it whole. */
+  interface Pop3Settings {
+    readonly control: ControlSnapshot;
+    readonly secureContext: SecureContext | undefined;
+  }
+  const load = async (certificate: ServerCertificate | undefined): Promise<Pop3Settings> => ({ control: await loadControl(root), secureContext: certificate?.context });
+
+  function serve(socket: Socket, env: Env, { control, secureContext }: Pop3Settings): void {
     const connection = ++connections;
     const input = pop3SessionSettings(mode, connection, env, control, secureContext !== undefined, clock.now());
     const login: LoginSettings = { root, checkpassword: env.CHECKPASSWORD, passwdFile: env.PASSWD, env: { ...env }, site: service, ownUid, timeoutMs: CHECKPASSWORD_TIMEOUT_MS, log: (line) => context.log(line) };
@@ -110,37 +113,13 @@ export async function startPop3Service(context: ServiceContext, mode: Pop3Mode):
     });
   }
 
-  const listener = await startTcpListener({
-    settings: listenerSettings(context),
-    env: context.env,
-    site: service,
+  return startListeningService({
+    context,
+    tls: mode === "pop3s" ? "implicit" : "starttls",
     busyReply: BUSY_REPLY,
-    tls: mode === "pop3s" ? certificate : undefined,
-    log: (line) => context.log(line),
-    onConnection: serve,
+    load,
+    serve,
+    // A stopped actor completes nothing: give back the maildrops its sessions held.
+    release: () => Promise.all([...sessions.values()].map((held) => held.maildrop?.release())),
   });
-  context.actors.prefix = `${service}:${listener.address.port}`;
-  context.log(`${service}: listening on port ${listener.address.port}`);
-
-  return {
-    async reload() {
-      try {
-        const nextControl = await loadControl(root);
-        const nextCertificate = await readCertificate(root);
-        secureContext = secureContextOf(nextCertificate);
-        if (mode === "pop3s" && nextCertificate !== undefined) listener.setTls(nextCertificate);
-        control = nextControl;
-        certificate = nextCertificate;
-      } catch (error) {
-        context.log(`${service}: warning: ${error instanceof Error ? error.message : String(error)}; keeping the settings in force`);
-      }
-      await listener.reload();
-    },
-    async stop() {
-      context.actors.stopAll();
-      // A stopped actor completes nothing: give back the maildrops its sessions held.
-      await Promise.all([...sessions.values()].map((held) => held.maildrop?.release()));
-      await listener.close();
-    },
-  };
 }

@@ -10,7 +10,8 @@
 // Each session may last an hour at most, qmail's alarm(3600).
 // Reads: ROOT/control/* (loadControl), control/servercert.pem (qmtps). Writes: the queue
 // (enqueue), the service log: one line per package or request and per connection.
-// svc -h re-reads the control files, the certificate and the listener's rules.
+// svc -h re-reads the control files, the certificate and the listener's rules (the listener's
+// wiring: net/listening-service.ts).
 
 import type { Socket } from "node:net";
 import { fromPromise, type AnyStateMachine } from "xstate";
@@ -18,19 +19,17 @@ import { qmqpSessionMachine } from "../../../machines/qmqp-session.js";
 import { qmtpSessionMachine, type CommitInput, type CommitResult, type MessageRead, type RecipientRead, type SenderRead } from "../../../machines/qmtp-session.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
-import { ConfigError } from "../../config/config-error.js";
 import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
 import { rcptHostAllowed } from "../../config/rcpthosts.js";
 import { siteFs } from "../../io/fs.js";
 import type { Env } from "../../net/connection-env.js";
 import { listenerSettings } from "../../net/listener-settings.js";
 import { encodeNetstring } from "../../net/netstring.js";
-import { startTcpListener } from "../../net/tcp-listener.js";
+import { startListeningService } from "../../net/listening-service.js";
 import type { WakeMessage } from "../../messages.js";
 import { rootPaths } from "../../root/paths.js";
 import { ClientStream } from "../smtpd/client-stream.js";
 import { receivedHeader } from "../smtpd/received-header.js";
-import { CERTIFICATE_FILE, readCertificate } from "../smtpd/smtp-service.js";
 import { PackageIo } from "./package-io.js";
 
 export type NetstringMode = "qmtpd" | "qmtps" | "qmqpd";
@@ -49,16 +48,13 @@ function databytesOf(env: Env, control: ControlSnapshot): number {
 export async function startNetstringService(context: ServiceContext, mode: NetstringMode): Promise<ServiceHandlers> {
   const { root, service } = context;
   const fs = siteFs(service);
-  const settings = listenerSettings(context);
-  let control = await loadControl(root);
-  const certificate = mode === "qmtps" ? await readCertificate(root) : undefined;
-  if (mode === "qmtps" && certificate === undefined) throw new ConfigError(CERTIFICATE_FILE, undefined, "missing: qmtps needs a certificate");
-  const hasRules = (): Promise<boolean> => fs.stat(settings.rules.path).then(() => true, () => false);
+  const rules = listenerSettings(context).rules;
+  const hasRules = (): Promise<boolean> => fs.stat(rules.path).then(() => true, () => false);
   let rulesPresent = await hasRules();
   const queueDir = rootPaths(root).queue;
   const protocol = mode === "qmqpd" ? "QMQP" : mode === "qmtps" ? "QMTPS" : "QMTP";
 
-  function serve(socket: Socket, env: Env): void {
+  function serve(socket: Socket, env: Env, control: ControlSnapshot): void {
     let prefix = `${service}: conn ?`;
     if (mode === "qmqpd" && !rulesPresent && !LOOPBACK.test(env.TCPREMOTEIP ?? "")) {
       context.log(`${service}: refused ${env.TCPREMOTEIP ?? "unknown"}: no rules cdb, so only loopback clients may use QMQP`);
@@ -119,35 +115,13 @@ export async function startNetstringService(context: ServiceContext, mode: Netst
     });
   }
 
-  const listener = await startTcpListener({
-    settings,
-    env: context.env,
-    site: service,
-    tls: certificate,
-    log: (line) => context.log(line),
-    onConnection: serve,
-  });
-  context.actors.prefix = `${service}:${listener.address.port}`;
-  context.log(`${service}: listening on port ${listener.address.port}`);
+  const listening = await startListeningService({ context, tls: mode === "qmtps" ? "implicit" : "none", load: () => loadControl(root), serve });
 
   return {
     async reload() {
-      try {
-        const nextControl = await loadControl(root);
-        if (mode === "qmtps") {
-          const nextCertificate = await readCertificate(root);
-          if (nextCertificate !== undefined) listener.setTls(nextCertificate);
-        }
-        control = nextControl;
-      } catch (error) {
-        context.log(`${service}: warning: ${error instanceof Error ? error.message : String(error)}; keeping the settings in force`);
-      }
-      await listener.reload();
+      await listening.reload();
       rulesPresent = await hasRules();
     },
-    async stop() {
-      context.actors.stopAll();
-      await listener.close();
-    },
+    stop: listening.stop,
   };
 }

@@ -8,19 +8,21 @@
 // (DNSSERVERS, DNSTIMEOUT), CAFILE for client certificates. Writes: the queue (enqueue), the service log: s/qmail-style lines
 // per decision and per connection (session-log.ts), and the worker's memory use when another
 // service or the host sends `memory-query`.
-// svc -h re-reads the control files, the certificate and the listener's rules; a session keeps
-// the settings it started with.
+// svc -h re-reads the control files, CAFILE, the certificate and the listener's rules; a session
+// keeps the settings it started with (the listener's wiring: net/listening-service.ts).
 
 import type { X509Certificate } from "node:crypto";
+import type { Socket } from "node:net";
 import { isAbsolute, join } from "node:path";
-import { createSecureContext, type SecureContext, type SecureContextOptions } from "node:tls";
+import { createSecureContext, type SecureContext } from "node:tls";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
 import { ConfigError } from "../../config/config-error.js";
 import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
 import { createDns } from "../../io/dns.js";
 import { siteFs } from "../../io/fs.js";
-import { listenerSettings } from "../../net/listener-settings.js";
-import { startTcpListener, type TcpListener } from "../../net/tcp-listener.js";
+import type { Env } from "../../net/connection-env.js";
+import type { ServerCertificate } from "../../net/listener-certificate.js";
+import { startListeningService } from "../../net/listening-service.js";
 import { rootPaths } from "../../root/paths.js";
 import { pemCertificates } from "./client-certificate.js";
 import { ClientStream } from "./client-stream.js";
@@ -31,8 +33,6 @@ import { endLine } from "./session-log.js";
 import { sessionSettings, type SmtpMode } from "./session-settings.js";
 import { isServiceMessage } from "../../messages.js";
 
-export const CERTIFICATE_FILE = "control/servercert.pem";
-
 const BUSY_REPLY = "421 too many connections, try again later (#4.3.2)\r\n";
 /** What a session whose actor failed gets before its socket is closed (DESIGN.md §2). */
 const FAILURE_REPLY = "421 internal error, try again later (#4.3.0)";
@@ -41,27 +41,6 @@ const fs = siteFs("smtpd");
 
 /** How long a recipients checker program may run. */
 const CHECKER_TIMEOUT_MS = 30_000;
-
-/** control/servercert.pem: the private key and the certificate chain in one PEM file, as s/qmail keeps them. */
-export async function readCertificate(root: string): Promise<SecureContextOptions | undefined> {
-  let pem: Buffer;
-  try {
-    pem = await fs.readFile(rootPaths(root).controlFile("servercert.pem"));
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw error;
-  }
-  return { key: pem, cert: pem };
-}
-
-export function secureContextOf(options: SecureContextOptions | undefined): SecureContext | undefined {
-  if (options === undefined) return undefined;
-  try {
-    return createSecureContext(options);
-  } catch (error) {
-    throw new ConfigError(CERTIFICATE_FILE, undefined, (error as Error).message);
-  }
-}
 
 /** What CAFILE (ucspi-ssl's name) gives: the context that names its CAs to clients, and the CAs. */
 interface ClientTrust {
@@ -73,30 +52,32 @@ interface ClientTrust {
  * CAFILE: the CAs whose client certificates earn relaying under UCSPITLS `?` and `@`; relative
  * to the root. Unset: no client certificate is ever trusted.
  */
-async function clientTrustOf(root: string, caFile: string | undefined, certificate: SecureContextOptions | undefined): Promise<ClientTrust | undefined> {
+async function clientTrustOf(root: string, caFile: string | undefined, certificate: ServerCertificate | undefined): Promise<ClientTrust | undefined> {
   if (caFile === undefined || caFile === "" || certificate === undefined) return undefined;
   const ca = await fs.readFile(isAbsolute(caFile) ? caFile : join(root, caFile));
   try {
     const authorities = pemCertificates(ca.toString("latin1"));
     if (authorities.length === 0) throw new Error("no certificate in it");
-    return { context: createSecureContext({ ...certificate, ca }), authorities };
+    return { context: createSecureContext({ ...certificate.options, ca }), authorities };
   } catch (error) {
     throw new ConfigError(caFile, undefined, (error as Error).message);
   }
+}
+
+/** What a session starts with; svc -h replaces it whole. */
+interface SmtpSettings {
+  readonly control: ControlSnapshot;
+  readonly lists: FilterLists;
+  readonly secureContext: SecureContext | undefined;
+  readonly clientTrust: ClientTrust | undefined;
 }
 
 export async function startSmtpService(context: ServiceContext, mode: SmtpMode): Promise<ServiceHandlers> {
   const { root, service } = context;
   // QREGEX is the service's choice, not a connection's: the lists are compiled once per snapshot.
   const engine = context.env.QREGEX === undefined ? "wildmat" : "regex";
-  let control: ControlSnapshot = await loadControl(root);
-  let lists: FilterLists = compileFilterLists(control, engine);
   const dnsServers = context.env.DNSSERVERS?.split(/[\s,]+/).filter((server) => server !== "");
   const dns = createDns({ site: service, servers: dnsServers?.length ? dnsServers : undefined, timeoutMs: Number(context.env.DNSTIMEOUT ?? "30") * 1000 });
-  let certificate = await readCertificate(root);
-  let secureContext = secureContextOf(certificate);
-  let clientTrust = await clientTrustOf(root, context.env.CAFILE, certificate);
-  if (mode === "smtps" && certificate === undefined) throw new ConfigError(CERTIFICATE_FILE, undefined, "missing: smtps needs a certificate");
   const queueDir = rootPaths(root).queue;
 
   const connections = new Map<string, Connection>();
@@ -104,7 +85,13 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
   let connectionCount = 0;
   let memoryReports = 0;
 
-  function serve(socket: import("node:net").Socket, connectionEnv: Readonly<Record<string, string>>): void {
+  async function load(certificate: ServerCertificate | undefined): Promise<SmtpSettings> {
+    const control = await loadControl(root);
+    const lists = compileFilterLists(control, engine);
+    return { control, lists, secureContext: certificate?.context, clientTrust: await clientTrustOf(root, context.env.CAFILE, certificate) };
+  }
+
+  function serve(socket: Socket, connectionEnv: Env, { control, lists, secureContext, clientTrust }: SmtpSettings): void {
     const env = compactEnv(context.env, connectionEnv);
     const input = sessionSettings(mode, env, control, secureContext !== undefined);
     const key = String(++connectionCount);
@@ -137,36 +124,10 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
     });
   }
 
-  const listener: TcpListener = await startTcpListener({
-    settings: listenerSettings(context),
-    env: context.env,
-    site: service,
-    busyReply: BUSY_REPLY,
-    tls: mode === "smtps" ? certificate : undefined,
-    log: (line) => context.log(line),
-    onConnection: serve,
-  });
-  // Connection ids name the port, as one service may listen on several roots' ports.
-  context.actors.prefix = `${service}:${listener.address.port}`;
-  context.log(`${service}: listening on port ${listener.address.port}`);
+  const listening = await startListeningService({ context, tls: mode === "smtps" ? "implicit" : "starttls", busyReply: BUSY_REPLY, load, serve });
 
   return {
-    async reload() {
-      try {
-        const nextControl = await loadControl(root);
-        const nextLists = compileFilterLists(nextControl, engine);
-        const nextCertificate = await readCertificate(root);
-        secureContext = secureContextOf(nextCertificate);
-        clientTrust = await clientTrustOf(root, context.env.CAFILE, nextCertificate);
-        if (mode === "smtps" && nextCertificate !== undefined) listener.setTls(nextCertificate);
-        control = nextControl;
-        lists = nextLists;
-        certificate = nextCertificate;
-      } catch (error) {
-        context.log(`${service}: warning: ${error instanceof Error ? error.message : String(error)}; keeping the settings in force`);
-      }
-      await listener.reload();
-    },
+    reload: listening.reload,
     receive(_from, payload) {
       if (!isServiceMessage(payload) || payload.type !== "memory-query") return;
       // Under --expose-gc (the memory tests), collect first: the report then shows live memory.
@@ -175,9 +136,6 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
       // Numbered, so an asker can tell its answer from earlier ones.
       context.log(`${service}: memory report ${++memoryReports} heapUsed ${heapUsed} rss ${rss} sessions ${context.actors.size}`);
     },
-    async stop() {
-      context.actors.stopAll();
-      await listener.close();
-    },
+    stop: listening.stop,
   };
 }
