@@ -110,3 +110,24 @@ describe("send: schedule", () => {
   });
 });
 
+
+describe("send: trouble", () => {
+  it("a message held off after a failed queue operation is retried at once by svc -a, not after 60 s", async () => {
+    const made = await bed.makeRoot();
+    await bed.start();
+    const failing = (op: string) => ({ kind: "fs-eio" as const, seam: "fs" as const, site: "send", op, probability: 1, code: "EIO" });
+    const injected = (): number => bed.runtime.faults.counts()["fs-eio"] ?? 0;
+    // A plan reaches the worker by its own path, after svc -a perhaps. First todo/ scans fail too,
+    // until the worker reports a fault; then only reads fail, so the message is found and its
+    // preprocessing fails: it can never be delivered before a hold-off.
+    bed.runtime.faults.install({ seed: 1, rules: [failing("read"), failing("readdir")], actions: [] });
+    await waitFor(() => (bed.runtime.svc("a", ["send"]), injected() > 0), 10_000, "the plan in force");
+    const id = await inject(made.queueDir, "a@example.test", ["ok-l@example.test"]);
+    bed.runtime.faults.install({ seed: 1, rules: [failing("read")], actions: [] });
+    await waitFor(() => (bed.runtime.svc("a", ["send"]), sendLog().includes(`warning: trouble with msg ${id}:`)), 10_000, "the hold-off");
+    bed.runtime.faults.clear();
+    // Each svc -a retries at once; the first after the plan's removal reaches the worker delivers.
+    await waitFor(() => (bed.runtime.svc("a", ["send"]), sendLog().includes(`end msg ${id}`)), 20_000, "delivered well before the 60 s hold-off ends");
+    expect(deliveredLines(made.deliveries)).toEqual([`ok-l@example.test ${id}`]);
+  });
+});

@@ -105,6 +105,9 @@ const start: StartService = async (context) => {
     return work;
   };
 
+  // Messages waiting out a hold-off after trouble: svc -a retries them now too, as qmail-send's
+  // ALRM makes every entry of its priority queue due, the troubled ones included.
+  const heldOff = new Set<() => void>();
   const machine = queueEntryMachine.provide({
     actors: {
       preprocess: fromPromise<PreprocessOutcome, EntryRef>(({ input }) =>
@@ -138,8 +141,13 @@ const start: StartService = async (context) => {
       removeMessage: fromPromise<void, EntryRef>(({ input }) => finishMessage(endDeps, input.id)),
       holdOff: fromCallback<EventObject, EntryRef & { problem: string }>(({ input, sendBack }) => {
         log(`warning: trouble with msg ${input.id}: ${input.problem}; trying again in ${HOLD_OFF_MS / 1000} s`);
-        const timer = setTimeout(() => sendBack({ type: "RETRY" }), HOLD_OFF_MS);
-        return () => clearTimeout(timer);
+        const retry = (): void => sendBack({ type: "RETRY" });
+        const timer = setTimeout(retry, HOLD_OFF_MS);
+        heldOff.add(retry);
+        return () => {
+          clearTimeout(timer);
+          heldOff.delete(retry);
+        };
       }),
       quarantine: fromPromise<void, EntryRef & { problem: string }>(({ input }) =>
         quarantineMessage({ fs, dirSync, layout, log }, input.id, input.problem),
@@ -213,6 +221,7 @@ const start: StartService = async (context) => {
       schedulers.local.makeAllDue();
       schedulers.remote.makeAllDue();
       for (const id of activation.wakeAll()) alarmed.add(id);
+      for (const retry of [...heldOff]) retry();
       scanTodo();
     },
     async reload() {
