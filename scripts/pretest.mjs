@@ -1,6 +1,6 @@
 // Before `npm test`: makes sure the real tools the tests talk to are installed — daemontools
 // (svstat, svc, supervise, multilog, tai64nlocal), ucspi-tcp (tcpserver, tcprules,
-// tcprulescheck), the cdb tools (freecdb, tinycdb), openssl, swaks, and python3 and Dovecot's imap
+// tcprulescheck), the cdb tools (freecdb, tinycdb), openssl, swaks with its TLS modules, and python3 and Dovecot's imap
 // (lspawn's mailboxes are read back with them), and fetchmail and curl (the POP3 clients). As root it installs what is
 // missing with apt-get; otherwise it names the packages to install and fails.
 
@@ -13,6 +13,9 @@ const needed = {
   tinycdb: ["cdb"],
   openssl: ["openssl"],
   swaks: ["swaks"],
+  // swaks speaks TLS only with these two Perl modules.
+  "libnet-ssleay-perl": ["perl:Net::SSLeay"],
+  "libio-socket-ssl-perl": ["perl:IO::Socket::SSL"],
   fetchmail: ["fetchmail"],
   curl: ["curl"],
   python3: ["python3"],
@@ -20,9 +23,11 @@ const needed = {
   chromium: ["/usr/bin/chromium"],
 };
 
-const has = (command) => {
+/** A command on the PATH, or `perl:Module` for a Perl module. */
+const has = (check) => {
   try {
-    execFileSync("sh", ["-c", `command -v ${command}`], { stdio: "ignore" });
+    if (check.startsWith("perl:")) execFileSync("perl", [`-M${check.slice(5)}`, "-e", "1"], { stdio: "ignore" });
+    else execFileSync("sh", ["-c", `command -v ${check}`], { stdio: "ignore" });
     return true;
   } catch {
     return false;
