@@ -141,8 +141,7 @@ export async function writeToQueue(
       await dirSync.durable(dirSync.changed(layout.subdir("todo")));
     });
 
-    // Not awaited: the pull never fails (trigger.ts) and the message is committed already.
-    void trigger.after(trigger.mark(layout.trigger));
+    await trigger.after(trigger.mark(layout.trigger));
     return { ok: true, id, qp: process.pid };
   } catch (error) {
     if (!(error instanceof StepFailed)) throw error;
