@@ -24,6 +24,8 @@ export type TlsUse = "none" | "starttls" | "implicit";
 export interface ListeningServiceOptions<Settings> {
   readonly context: ServiceContext;
   readonly tls: TlsUse;
+  /** With `implicit`: ask each client for a certificate (the service checks it, e.g. against CAFILE). */
+  readonly requestClientCertificate?: boolean;
   /** The protocol's busy line for a connection over a limit (see TcpListenerOptions). */
   readonly busyReply?: string | undefined;
   /** Reads what sessions use, at start and on svc -h; what it throws fails the start or, on reload, keeps the settings in force. */
@@ -53,6 +55,7 @@ export async function startListeningService<Settings>(options: ListeningServiceO
     site: service,
     busyReply: options.busyReply,
     tls: tls === "implicit" ? certificate?.options : undefined,
+    requestClientCertificate: options.requestClientCertificate,
     log: (line) => context.log(line),
     onConnection: (socket, env) => options.serve(socket, env, settings),
   });

@@ -34,6 +34,8 @@ export interface TcpListenerOptions {
   readonly busyReply?: string | undefined;
   /** Implicit TLS (sslserver): key, cert and the rest as node:tls takes them. */
   readonly tls?: SecureContextOptions | undefined;
+  /** Implicit TLS: ask the client for a certificate; the service decides what one is worth. */
+  readonly requestClientCertificate?: boolean | undefined;
   readonly log?: ((line: string) => void) | undefined;
   readonly onConnection: ConnectionHandler;
 }
@@ -123,7 +125,7 @@ export async function startTcpListener(options: TcpListenerOptions): Promise<Tcp
     }
     const layers = [ucspiVariables(endpoints), rule.env];
     if (secureContext !== undefined) {
-      const secure = await handshake(socket, secureContext);
+      const secure = await handshake(socket, secureContext, options.requestClientCertificate === true);
       connection.socket = secure;
       layers.push(tlsVariables(secure));
     }
@@ -160,8 +162,9 @@ export async function startTcpListener(options: TcpListenerOptions): Promise<Tcp
 }
 
 /** The server side of a TLS handshake on an accepted socket (which has read nothing yet). */
-function handshake(socket: Socket, secureContext: SecureContext): Promise<TLSSocket> {
-  const secure = new TLSSocket(socket, { isServer: true, secureContext });
+function handshake(socket: Socket, secureContext: SecureContext, requestCert: boolean): Promise<TLSSocket> {
+  // A certificate that does not verify still lets the session start: it only earns nothing.
+  const secure = new TLSSocket(socket, { isServer: true, secureContext, requestCert, rejectUnauthorized: false });
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => secure.destroy(new Error("TLS handshake timed out")), HANDSHAKE_TIMEOUT_MS);
     const fail = (error?: Error): void => {

@@ -97,8 +97,10 @@ export class NetstringClient {
   private readonly collector = new NetstringCollector(10_000);
   readonly socket: Socket;
 
-  constructor(port: number, tls = false) {
-    this.socket = tls ? tlsConnect({ port, host: "127.0.0.1", rejectUnauthorized: false }) : tcpConnect({ port, host: "127.0.0.1" });
+  /** `tls`: implicit TLS, with a client certificate when given one. */
+  constructor(port: number, tls: boolean | { readonly cert: Buffer; readonly key: Buffer } = false) {
+    const certificate = typeof tls === "object" ? tls : {};
+    this.socket = tls !== false ? tlsConnect({ port, host: "127.0.0.1", rejectUnauthorized: false, ...certificate }) : tcpConnect({ port, host: "127.0.0.1" });
     this.socket.on("data", (chunk: Buffer) => this.replies.push(...this.collector.push(chunk).map((reply) => reply.toString("latin1"))));
     this.socket.on("error", () => {});
     this.socket.on("close", () => (this.closed = true));

@@ -2,8 +2,11 @@
 // RELAYCLIENT, databytes, the LF and CRLF forms, several packages on one connection, the
 // Received line, and hostile netstrings that must leave nothing in the queue.
 
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { makeCertificates } from "../net/client-certificates.js";
 import { debianTcprules } from "../net/listener-harness.js";
 import { waitFor } from "../runtime/test-root.js";
 import { NetstringClient, qmtpPackage, startRoot } from "./netstring-root.js";
@@ -111,5 +114,22 @@ describe("qmtps", () => {
     client.send(qmtpPackage("\nSubject: tls\n\nsecret\n", "a@elsewhere.test", ["alice@example.test"]));
     expect((await client.waitReplies(1))[0]).toMatch(K);
     expect(node.queued()[0]!.mess).toMatch(/with QMTPS; /);
+  });
+
+  it("with CAFILE, a client certificate its CA issued relays; a self-signed one, or none, does not", async () => {
+    const certificates = makeCertificates(mkdtempSync(join(tmpdir(), "tsqmail-qmtps-ca-")));
+    const node = await startRoot({ qmtps: { CAFILE: certificates.ca } });
+    const port = await node.port("qmtps");
+    const relay = async (tls: true | [string, string]): Promise<string> => {
+      const client = new NetstringClient(port, tls === true ? true : { cert: readFileSync(tls[0]), key: readFileSync(tls[1]) });
+      client.send(qmtpPackage("\nSubject: relay\n\nfrom a branch\n", "a@branch.test", ["someone@far.test"]));
+      const [reply] = await client.waitReplies(1);
+      client.socket.end();
+      return reply!;
+    };
+    expect(await relay(certificates.client)).toMatch(K);
+    expect(await relay(certificates.rogue)).toBe(RCPTHOSTS);
+    expect(await relay(true)).toBe(RCPTHOSTS);
+    expect(node.queued().map((m) => m.envelope)).toEqual([expect.stringContaining("\0Tsomeone@far.test\0")]);
   });
 });

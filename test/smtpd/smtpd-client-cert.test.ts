@@ -2,26 +2,13 @@
 // allows relaying; a self-signed one, or none, does not; `@` also requires TLS before MAIL.
 // Real openssl-made certificates, python3's smtplib as the client.
 
-import { execFile, execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { makeCertificates } from "../net/client-certificates.js";
 import { RawClient, startSmtp } from "./smtpd-harness.js";
-
-function openssl(args: string[]): void {
-  execFileSync("openssl", args, { stdio: "ignore" });
-}
-
-/** A CA, a client certificate it signed, and a self-signed one with the same kind of DN. */
-function makeCertificates(dir: string): { ca: string; client: [string, string]; rogue: [string, string] } {
-  const file = (name: string) => join(dir, name);
-  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("ca.key"), "-out", file("ca.pem"), "-days", "2", "-subj", "/CN=Test CA"]);
-  openssl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", file("client.key"), "-out", file("client.csr"), "-subj", "/O=Branch Office/CN=relay.branch.test"]);
-  openssl(["x509", "-req", "-in", file("client.csr"), "-CA", file("ca.pem"), "-CAkey", file("ca.key"), "-CAcreateserial", "-out", file("client.pem"), "-days", "2"]);
-  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", file("rogue.key"), "-out", file("rogue.pem"), "-days", "2", "-subj", "/O=Branch Office/CN=relay.branch.test"]);
-  return { ca: file("ca.pem"), client: [file("client.pem"), file("client.key")], rogue: [file("rogue.pem"), file("rogue.key")] };
-}
 
 /** STARTTLS with an optional client certificate, then one relay attempt; prints the RCPT reply code. */
 function relayAttempt(port: number, certificate: [string, string] | undefined): Promise<string> {

@@ -4,16 +4,19 @@
 // whose reads, commits and replies are provided here (package-io.ts).
 //   qmtpd, qmtps  RELAYCLIENT (from the rules) skips rcpthosts and is appended to every recipient;
 //                 DATABYTES overrides control/databytes; Received `with QMTP` (`with QMTPS` in TLS).
+//   qmtps         with CAFILE, asks for a client certificate: one issued by a CA in CAFILE acts
+//                 as RELAYCLIENT="" (another node of ours may relay) unless the rules set it.
 //   qmqpd         QMQP clients are trusted to relay, so who may connect is the whole policy: with
 //                 no rules cdb (tcprules), only loopback clients are served — a deny-by-default
 //                 that a forgotten rules file cannot turn into an open relay. Received `with QMQP`.
 // Each session may last an hour at most, qmail's alarm(3600).
-// Reads: ROOT/control/* (loadControl), control/servercert.pem (qmtps). Writes: the queue
+// Reads: ROOT/control/* (loadControl), control/servercert.pem and CAFILE (qmtps). Writes: the queue
 // (enqueue), the service log: one line per package or request and per connection.
 // svc -h re-reads the control files, the certificate and the listener's rules (the listener's
 // wiring: net/listening-service.ts).
 
 import type { Socket } from "node:net";
+import type { TLSSocket } from "node:tls";
 import { fromPromise, type AnyStateMachine } from "xstate";
 import { qmqpSessionMachine } from "../../../machines/qmqp-session.js";
 import { qmtpSessionMachine, type CommitInput, type CommitResult, type MessageRead, type RecipientRead, type SenderRead } from "../../../machines/qmtp-session.js";
@@ -28,6 +31,7 @@ import { encodeNetstring } from "../../net/netstring.js";
 import { startListeningService } from "../../net/listening-service.js";
 import type { WakeMessage } from "../../messages.js";
 import { rootPaths } from "../../root/paths.js";
+import { readClientAuthorities, trustedClientDn, type ClientAuthorities } from "../smtpd/client-certificate.js";
 import { ClientStream } from "../smtpd/client-stream.js";
 import { receivedHeader } from "../smtpd/received-header.js";
 import { PackageIo } from "./package-io.js";
@@ -54,7 +58,21 @@ export async function startNetstringService(context: ServiceContext, mode: Netst
   const queueDir = rootPaths(root).queue;
   const protocol = mode === "qmqpd" ? "QMQP" : mode === "qmtps" ? "QMTPS" : "QMTP";
 
-  function serve(socket: Socket, env: Env, control: ControlSnapshot): void {
+  /** What a session starts with; svc -h replaces it whole. */
+  interface NetstringSettings {
+    readonly control: ControlSnapshot;
+    readonly clientCas: ClientAuthorities | undefined;
+  }
+  const caFile = mode === "qmtps" ? context.env.CAFILE : undefined;
+  const load = async (): Promise<NetstringSettings> => ({ control: await loadControl(root), clientCas: await readClientAuthorities(fs, root, caFile) });
+
+  /** RELAYCLIENT from the rules, or "" for a qmtps client whose certificate a CAFILE CA issued. */
+  const relayClientOf = (socket: Socket, env: Env, clientCas: ClientAuthorities | undefined): string | undefined => {
+    if (env.RELAYCLIENT !== undefined || clientCas === undefined) return env.RELAYCLIENT;
+    return trustedClientDn(socket as TLSSocket, clientCas.authorities, clock.now()) === undefined ? undefined : "";
+  };
+
+  function serve(socket: Socket, env: Env, { control, clientCas }: NetstringSettings): void {
     let prefix = `${service}: conn ?`;
     if (mode === "qmqpd" && !rulesPresent && !LOOPBACK.test(env.TCPREMOTEIP ?? "")) {
       context.log(`${service}: refused ${env.TCPREMOTEIP ?? "unknown"}: no rules cdb, so only loopback clients may use QMQP`);
@@ -99,7 +117,7 @@ export async function startNetstringService(context: ServiceContext, mode: Netst
       mode === "qmqpd"
         ? qmqpSessionMachine.provide({ actors, actions: { reply: (_, { text }) => writeReplies([text]) } })
         : qmtpSessionMachine.provide({ actors, actions: { reply: (_, { replies }) => writeReplies(replies) } });
-    const input = mode === "qmqpd" ? undefined : { relayClient: env.RELAYCLIENT };
+    const input = mode === "qmqpd" ? undefined : { relayClient: relayClientOf(socket, env, clientCas) };
     const actor = context.actors.spawn("conn", machine, { input });
     prefix = `${service}: conn ${actor.id.slice(actor.id.lastIndexOf("/") + 1)}`;
     const finish = (ending: string): void => {
@@ -115,7 +133,13 @@ export async function startNetstringService(context: ServiceContext, mode: Netst
     });
   }
 
-  const listening = await startListeningService({ context, tls: mode === "qmtps" ? "implicit" : "none", load: () => loadControl(root), serve });
+  const listening = await startListeningService({
+    context,
+    tls: mode === "qmtps" ? "implicit" : "none",
+    requestClientCertificate: caFile !== undefined && caFile !== "",
+    load,
+    serve,
+  });
 
   return {
     async reload() {

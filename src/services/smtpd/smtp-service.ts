@@ -13,10 +13,8 @@
 
 import type { X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
-import { isAbsolute, join } from "node:path";
 import { createSecureContext, type SecureContext } from "node:tls";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
-import { ConfigError } from "../../config/config-error.js";
 import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
 import { createDns } from "../../io/dns.js";
 import { siteFs } from "../../io/fs.js";
@@ -24,7 +22,7 @@ import type { Env } from "../../net/connection-env.js";
 import type { ServerCertificate } from "../../net/listener-certificate.js";
 import { startListeningService } from "../../net/listening-service.js";
 import { rootPaths } from "../../root/paths.js";
-import { pemCertificates } from "./client-certificate.js";
+import { readClientAuthorities } from "./client-certificate.js";
 import { ClientStream } from "./client-stream.js";
 import { compileFilterLists, type FilterLists } from "./envelope-checks.js";
 import { wiredSessionMachine, type Connection } from "./session-wiring.js";
@@ -53,15 +51,10 @@ interface ClientTrust {
  * to the root. Unset: no client certificate is ever trusted.
  */
 async function clientTrustOf(root: string, caFile: string | undefined, certificate: ServerCertificate | undefined): Promise<ClientTrust | undefined> {
-  if (caFile === undefined || caFile === "" || certificate === undefined) return undefined;
-  const ca = await fs.readFile(isAbsolute(caFile) ? caFile : join(root, caFile));
-  try {
-    const authorities = pemCertificates(ca.toString("latin1"));
-    if (authorities.length === 0) throw new Error("no certificate in it");
-    return { context: createSecureContext({ ...certificate.options, ca }), authorities };
-  } catch (error) {
-    throw new ConfigError(caFile, undefined, (error as Error).message);
-  }
+  if (certificate === undefined) return undefined;
+  const trusted = await readClientAuthorities(fs, root, caFile);
+  if (trusted === undefined) return undefined;
+  return { context: createSecureContext({ ...certificate.options, ca: trusted.pem }), authorities: trusted.authorities };
 }
 
 /** What a session starts with; svc -h replaces it whole. */
