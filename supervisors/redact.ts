@@ -38,12 +38,30 @@ export function redact(value: unknown, depth = 0): unknown {
   }
   const out: Record<string, unknown> = {};
   let count = 0;
-  for (const [key, item] of Object.entries(value as Record<string, unknown>)) {
+  // for…in rather than Object.entries (no array per object): with the prototype checked above to
+  // be Object.prototype or null, it visits the same own keys.
+  for (const key in value) {
     if (++count > MAX_ITEMS) {
       out["…"] = "more keys";
       break;
     }
-    out[key] = SECRET_KEY.test(key) && item !== undefined && item !== null ? "[redacted]" : redact(item, depth + 1);
+    const item = (value as Record<string, unknown>)[key];
+    out[key] = isSecretKey(key) && item !== undefined && item !== null ? "[redacted]" : redact(item, depth + 1);
   }
   return out;
+}
+
+// Contexts are redacted at every snapshot with the same few dozen key names: remembering the
+// verdict saves a case-insensitive regex match per key. Keys can also come from mail clients, so
+// the memory is bounded; past it, keys are just tested.
+const secretKeys = new Map<string, boolean>();
+const MAX_REMEMBERED_KEYS = 1000;
+
+function isSecretKey(key: string): boolean {
+  let secret = secretKeys.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key);
+    if (secretKeys.size < MAX_REMEMBERED_KEYS) secretKeys.set(key, secret);
+  }
+  return secret;
 }

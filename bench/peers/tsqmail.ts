@@ -5,12 +5,13 @@
 // lspawn and delivers to the virtual user BENCH_USER's Maildir; "relay" adds
 // send and rspawn and sends everything for RELAY_DOMAIN to a sink on loopback (smtproutes).
 // Runs in this process (the services run in their own worker threads); `stop` stops the runtime
-// and removes the root.
+// and removes the root. With `inspector`, the runtime runs with the inspector on (its page's
+// address is `inspectorUrl`), to measure what watching costs.
 
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRuntime } from "../../src/index.js";
+import { createRuntime, type InspectorOptions } from "../../src/index.js";
 import { addVirtualUser } from "../../src/config/virtual-users.js";
 import { initRoot } from "../../src/root/init.js";
 import { BUILTIN_SERVICES } from "../../src/runtime/builtin-services.js";
@@ -27,6 +28,8 @@ export interface TsqmailInstance {
   readonly queueDir: string;
   /** BENCH_USER's Maildir ("maildir" mode). */
   readonly maildir: string;
+  /** The inspector page, when started with an inspector that serves one. */
+  readonly inspectorUrl: string | undefined;
   stop(): Promise<void>;
 }
 
@@ -44,7 +47,7 @@ const SERVICES: Readonly<Record<TsqmailMode["kind"], readonly string[]>> = {
   relay: ["rspawn", "send", "smtpd"],
 };
 
-export async function startTsqmail(port: number, mode: TsqmailMode): Promise<TsqmailInstance> {
+export async function startTsqmail(port: number, mode: TsqmailMode, inspector?: InspectorOptions): Promise<TsqmailInstance> {
   const root = await mkdtemp(join(tmpdir(), "tsqmail-bench-root-"));
   // init puts each listener on basePort + its standard port; smtpd's is 25.
   await initRoot({ root, domain: BENCH_DOMAIN, listen: "127.0.0.1", basePort: port - 25 });
@@ -61,7 +64,7 @@ export async function startTsqmail(port: number, mode: TsqmailMode): Promise<Tsq
     await control("rcpthosts", [BENCH_DOMAIN, `mail.${BENCH_DOMAIN}`, RELAY_DOMAIN]);
     await control("smtproutes", [`${RELAY_DOMAIN}:127.0.0.1:${mode.sinkPort}`]);
   }
-  const runtime = createRuntime({ root });
+  const runtime = createRuntime({ root, ...(inspector === undefined ? {} : { inspector }) });
   const stop = async (): Promise<void> => {
     await runtime.stop();
     await rm(root, { recursive: true, force: true });
@@ -73,7 +76,7 @@ export async function startTsqmail(port: number, mode: TsqmailMode): Promise<Tsq
     await stop();
     throw error;
   }
-  return { port, root, queueDir: join(root, "queue"), maildir: join(root, "home", BENCH_USER, "Maildir"), stop };
+  return { port, root, queueDir: join(root, "queue"), maildir: join(root, "home", BENCH_USER, "Maildir"), inspectorUrl: runtime.inspectorUrl(), stop };
 }
 
 /** Messages committed to the queue and not yet done with: one file each under queue/mess/. */

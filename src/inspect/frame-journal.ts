@@ -1,7 +1,9 @@
 // The inspector's memory of the stream, so a page that connects late (or reconnects) sees what is
 // going on: the latest layout, each service's latest status, recent supervisor events, every live
 // actor's recent records and a bounded history of finished actors. Everything is bounded, so an
-// inspector left attached for weeks holds a fixed amount of memory.
+// inspector left attached for weeks holds a fixed amount of memory. The bus reports only a root
+// actor's end, not its children's (an SMTP session's line reads): children are filed with their
+// root when it ends and leave with it, or every session would leave its children live forever.
 
 import type { InspectionRecord } from "../../supervisors/inspection-record.js";
 import type { InspectorFrame } from "./inspector-frame.js";
@@ -26,6 +28,10 @@ export class FrameJournal {
   // Map iteration order is insertion order: live and finished actors stay oldest first.
   private readonly live = new Map<string, ActorRecord[]>();
   private readonly finished = new Map<string, ActorRecord[]>();
+  /** The children of each live or finished root. */
+  private readonly childrenOf = new Map<string, Set<string>>();
+  /** Each child of a finished root: its root, whose records its late records join. */
+  private readonly rootOf = new Map<string, string>();
 
   constructor(private readonly limits: JournalLimits = DEFAULT_LIMITS) {}
 
@@ -56,7 +62,7 @@ export class FrameJournal {
     let records = this.live.get(record.id);
     if (records === undefined) {
       // A record for an actor already finished (XState's final snapshot arrives late) joins it.
-      const done = this.finished.get(record.id);
+      const done = this.finished.get(this.rootOf.get(record.id) ?? record.id);
       if (done !== undefined && record.kind !== "actor") {
         pushBounded(done, record, this.limits.recordsPerActor, 1);
         return;
@@ -64,12 +70,31 @@ export class FrameJournal {
       records = [];
       this.live.set(record.id, records);
     }
+    if (record.kind === "actor" && record.parent !== undefined) {
+      let children = this.childrenOf.get(record.parent);
+      if (children === undefined) this.childrenOf.set(record.parent, (children = new Set()));
+      children.add(record.id);
+    }
     // The first record (the actor's creation, which names its machine) is always kept.
     pushBounded(records, record, this.limits.recordsPerActor, 1);
     if (record.kind !== "actor-end") return;
     this.live.delete(record.id);
+    // The children's records go before the root's end, so a page replaying them ends them too.
+    const end = records.pop()!;
+    for (const child of this.childrenOf.get(record.id) ?? []) {
+      records.push(...(this.live.get(child) ?? []));
+      this.live.delete(child);
+      this.rootOf.set(child, record.id);
+    }
+    records.push(end);
     this.finished.set(record.id, records);
-    if (this.finished.size > this.limits.finishedActors) this.finished.delete(this.finished.keys().next().value!);
+    if (this.finished.size > this.limits.finishedActors) this.forget(this.finished.keys().next().value!);
+  }
+
+  private forget(root: string): void {
+    this.finished.delete(root);
+    for (const child of this.childrenOf.get(root) ?? []) this.rootOf.delete(child);
+    this.childrenOf.delete(root);
   }
 }
 

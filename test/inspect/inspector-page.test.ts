@@ -1,7 +1,8 @@
 // The inspector page in a real browser: headless Debian chromium driven by playwright-core opens
 // the page of a real runtime, sees an SMTP session appear when a client connects, selects it and
 // sees its active state move (reading → auth.… → reading) in the chart and the state line, and
-// travels back to its first snapshot. A screenshot is kept in test/inspect/artifacts/.
+// travels back to its first snapshot; then smtpd's worker is killed and the supervision tree shows
+// its restart. Screenshots of both are kept in test/inspect/artifacts/.
 
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -24,7 +25,7 @@ afterAll(async () => {
 });
 
 describe("the inspector page", () => {
-  it("shows the supervision tree, a new SMTP session, and its state as it moves", async () => {
+  it("shows the supervision tree, a new SMTP session, its state as it moves, and a restart", async () => {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     await page.goto(mail.runtime.inspectorUrl()!);
     await page.locator('[data-service="smtpd"][data-state="up"]').waitFor({ timeout: 15_000 });
@@ -37,7 +38,8 @@ describe("the inspector page", () => {
     const row = page.locator("#actors tbody tr.live", { hasText: "/conn/" }).first();
     await row.waitFor({ timeout: 15_000 });
     await row.click();
-    await expect(page.locator("#detail-title").textContent()).resolves.toContain("smtp-session");
+    // The page draws the selection on its next frame: wait for it rather than read at once.
+    await page.locator("#detail-title", { hasText: "smtp-session" }).waitFor({ timeout: 10_000 });
     await page.locator("#chart svg").waitFor({ timeout: 15_000 });
     await page.waitForFunction(() => document.getElementById("active-state")?.textContent === "commands.reading", undefined, { timeout: 10_000 });
     await expect(page.locator("#chart g.node.active", { hasText: "reading" }).count()).resolves.toBe(1);
@@ -60,5 +62,18 @@ describe("the inspector page", () => {
     client.send("QUIT\r\n");
     await client.untilClosed();
     await page.locator("#actors tbody tr.finished", { hasText: "/conn/" }).first().waitFor({ timeout: 10_000 });
+
+    // Kill smtpd's worker, as `svc -k` does: its supervisor starts a new thread at once (the last
+    // start is long enough ago), so the down moment may never reach a frame; the restart count,
+    // the thread and the exit in the supervisor events show the restart.
+    const smtpd = page.locator('[data-service="smtpd"]');
+    await expect(smtpd.getAttribute("data-restarts")).resolves.toBe("0");
+    const thread = await smtpd.getAttribute("data-thread");
+    mail.runtime.svc("k", ["smtpd"]);
+    await page.locator('[data-service="smtpd"][data-state="up"][data-restarts="1"]').waitFor({ timeout: 15_000 });
+    await expect(smtpd.getAttribute("data-thread")).resolves.not.toBe(thread);
+    await expect(smtpd.textContent()).resolves.toContain("restarts 1");
+    await page.locator("#supervisor-events li", { hasText: `smtpd exit childId=${thread}` }).waitFor({ timeout: 5_000 });
+    await page.screenshot({ path: `${ARTIFACTS}inspector-restart.png`, fullPage: true });
   });
 });

@@ -31,7 +31,7 @@ describe("embedding", () => {
     const made = makeRoot([{ name: "broken", env: { MODE: "throw-at-start" } }]);
     try {
       const result = await Effect.runPromise(
-        Effect.scoped(Effect.provide(TsqmailRuntime, tsqmailLayer({ root: made.root, readyTimeoutMs: 1500 }))).pipe(Effect.either),
+        Effect.scoped(Effect.provide(TsqmailRuntime, tsqmailLayer({ root: made.root, readyTimeoutMs: 8000 }))).pipe(Effect.either),
       );
       expect(result._tag).toBe("Left");
       expect(String(result._tag === "Left" ? result.left : "")).toContain("refusing to start (test)");

@@ -33,7 +33,7 @@ function kindOf(id) {
 function actorFor(frame) {
   let actor = model.actors.get(frame.id);
   if (actor === undefined) {
-    actor = { id: frame.id, service: frame.service, kind: kindOf(frame.id), started: frame.at, events: [], snapshots: [] };
+    actor = { id: frame.id, service: frame.service, kind: kindOf(frame.id), started: frame.at, events: [], snapshots: [], children: new Set() };
     model.actors.set(frame.id, actor);
   }
   return actor;
@@ -57,6 +57,7 @@ function apply(frame) {
       actor.started = frame.at;
       actor.machine = frame.machine;
       actor.parent = frame.parent;
+      if (frame.parent !== undefined) actorFor({ ...frame, id: frame.parent }).children.add(frame.id);
       return;
     }
     case "event":
@@ -66,12 +67,16 @@ function apply(frame) {
       actorFor(frame).snapshots.push(frame);
       return;
     case "actor-end": {
+      // Only a root's end is reported: its children end with it and leave the history with it.
       const actor = actorFor(frame);
-      actor.ended = frame;
+      for (const id of [actor.id, ...actor.children]) {
+        const ended = model.actors.get(id);
+        if (ended !== undefined) ended.ended ??= frame;
+      }
       model.finished.push(actor.id);
       if (model.finished.length > MAX_FINISHED) {
-        const old = model.finished.shift();
-        if (old !== view.selected) model.actors.delete(old);
+        const old = model.actors.get(model.finished.shift());
+        for (const id of old === undefined ? [] : [old.id, ...old.children]) if (id !== view.selected) model.actors.delete(id);
       }
     }
   }
@@ -108,7 +113,11 @@ function renderTree() {
         s.up ? `thread ${s.childId}` : "",
         s.want !== (s.normallyUp ? "up" : "down") ? `want ${s.want}` : "",
       ].filter(Boolean);
-      tree.append(el("div", { class: `service ${s?.up ? "up" : "down"} ${s?.paused ? "paused" : ""}`, "data-service": name, "data-state": state }, `${name}: ${state} · ${facts.join(" · ")}`));
+      // The restart count and thread as attributes too: a test (or a user's script) can wait for a
+      // restart without parsing the line.
+      const attributes = { class: `service ${s?.up ? "up" : "down"} ${s?.paused ? "paused" : ""}`, "data-service": name, "data-state": state };
+      if (s !== undefined) Object.assign(attributes, { "data-restarts": String(Math.max(0, s.starts - 1)), "data-thread": String(s.childId) });
+      tree.append(el("div", attributes, `${name}: ${state} · ${facts.join(" · ")}`));
     }
   }
   const list = $("supervisor-events");
