@@ -15,7 +15,7 @@
 
 import { assign, fromPromise, setup, type DoneActorEvent } from "xstate";
 import type { ReadResult } from "./smtp-session.js";
-import { decodeBase64, encodeBase64, parseCommand, plainCredentials, type Command } from "./smtp-syntax.js";
+import { decodeBase64, encodeBase64, parseCommand, plainCredentials, splitCommandLine, type Command, type SplitLine } from "./smtp-syntax.js";
 
 export interface Pop3SessionInput {
   /**
@@ -76,6 +76,16 @@ export interface Retrieval {
 /** An effect's input, with the connection it is for. */
 export type OnConnection<T = unknown> = T & { readonly connection: number };
 
+/**
+ * How the service splits a command line (smtp-syntax.ts SplitLine): PASS's and APOP's arguments
+ * and AUTH's initial response go under `response`, a key the inspection stream redacts.
+ */
+export function splitPop3Line(line: string): SplitLine {
+  const { verb, argument } = parseCommand(line);
+  if ((verb === "PASS" || verb === "APOP") && argument !== "") return { text: verb, response: argument };
+  return splitCommandLine(line);
+}
+
 export const REPLIES = {
   ok: "+OK ",
   syntax: "-ERR syntax error",
@@ -102,6 +112,8 @@ export const REPLIES = {
 
 export interface Pop3SessionContext extends Pop3SessionInput {
   readonly command: Command;
+  /** The credential part of the last line (splitPop3Line), or a SASL response: redacted when inspected. */
+  readonly response: string | undefined;
   readonly tlsActive: boolean;
   /** USER's argument, waiting for PASS. */
   readonly userName: string | undefined;
@@ -200,10 +212,18 @@ function transactionReply(context: Pop3SessionContext): string {
   }
 }
 
+/** The whole argument of a PASS, APOP or AUTH line, rejoined from its split (never stored). */
+function fullArgument(context: Pop3SessionContext): string {
+  const { argument } = context.command;
+  if (context.response === undefined) return argument;
+  return argument === "" ? context.response : `${argument} ${context.response}`;
+}
+
 /** USER, PASS, APOP and AUTH: the reply that refuses them now, or undefined to go on. */
 function loginRefusal(context: Pop3SessionContext): string | undefined {
   if (context.tls.required && !context.tlsActive) return REPLIES.stlsRequired;
-  const { verb, argument } = context.command;
+  const { verb } = context.command;
+  const argument = fullArgument(context);
   switch (verb) {
     case "USER":
       return argument === "" ? REPLIES.syntax : undefined;
@@ -219,13 +239,14 @@ function loginRefusal(context: Pop3SessionContext): string | undefined {
 }
 
 function apopCredentials(context: Pop3SessionContext): Pop3Credentials {
-  const space = context.command.argument.indexOf(" ");
-  return { mechanism: "APOP", user: context.command.argument.slice(0, space), digest: context.command.argument.slice(space + 1), timestamp: context.timestamp };
+  const argument = fullArgument(context);
+  const space = argument.indexOf(" ");
+  return { mechanism: "APOP", user: argument.slice(0, space), digest: argument.slice(space + 1), timestamp: context.timestamp };
 }
 
 /** AUTH's argument: the mechanism to run and any initial response, or the refusal. */
 function saslStart(context: Pop3SessionContext): string | { mechanism: "PLAIN" | "CRAM-MD5"; initial: string | undefined } {
-  const [name = "", initial, extra] = context.command.argument.split(" ");
+  const [name = "", initial, extra] = fullArgument(context).split(" ");
   if (name === "" || extra !== undefined) return REPLIES.syntax;
   const mechanism = saslMechanisms(context).find((m) => m === name.toUpperCase()) as "PLAIN" | "CRAM-MD5" | undefined;
   if (mechanism === undefined) return REPLIES.saslUnknown;
@@ -236,7 +257,7 @@ function saslStart(context: Pop3SessionContext): string | { mechanism: "PLAIN" |
 
 /** One SASL client response: credentials to check, or the error reply (RFC 5034 §4). */
 function saslCredentials(context: Pop3SessionContext): Pop3Credentials | string {
-  const line = context.command.argument;
+  const line = context.response ?? "";
   if (line === "*") return REPLIES.saslCanceled;
   const decoded = line === "=" ? "" : decodeBase64(line);
   if (decoded === undefined) return REPLIES.saslMalformed;
@@ -287,7 +308,8 @@ export const pop3SessionMachine = setup({
   },
   actors: {
     /** The next command line (CR LF removed); waits at most the idle timeout. */
-    readLine: pending<OnConnection, ReadResult>(),
+    /** The next line: split by splitPop3Line, or, with `exchange`, all of it a SASL response. */
+    readLine: pending<OnConnection<{ readonly exchange?: boolean }>, ReadResult>(),
     /** Virtual users, then the checkpassword program; a uid-0 account is rejected. */
     checkPassword: pending<OnConnection<{ readonly credentials: Pop3Credentials }>, AuthVerdict>(),
     /** Locks the maildrop, cleans tmp/, lists new/ and cur/ in qmail-pop3d's order. */
@@ -302,7 +324,10 @@ export const pop3SessionMachine = setup({
   actions: {
     /** Writes one reply (lines joined by CR LF, without the last CR LF). */
     reply: (_, _params: OnConnection<{ text: string }>) => {},
-    takeCommand: assign({ command: ({ event }) => parseCommand((readResult(event) as { text: string }).text) }),
+    takeCommand: assign(({ event }) => {
+      const line = readResult(event) as SplitLine;
+      return { command: parseCommand(line.text), response: line.response };
+    }),
   },
   guards: {
     lineRead: ({ event }) => readResult(event).kind === "line",
@@ -316,6 +341,7 @@ export const pop3SessionMachine = setup({
   context: ({ input }) => ({
     ...input,
     command: { verb: "", argument: "" },
+    response: undefined,
     tlsActive: input.tls.active,
     userName: undefined,
     credentials: undefined,
@@ -346,7 +372,7 @@ export const pop3SessionMachine = setup({
             {
               guard: verbIs("PASS"),
               target: "checking",
-              actions: assign({ credentials: ({ context }) => ({ mechanism: "USER" as const, user: context.userName!, password: context.command.argument }) }),
+              actions: assign({ credentials: ({ context }) => ({ mechanism: "USER" as const, user: context.userName!, password: fullArgument(context) }) }),
             },
             { guard: verbIs("APOP"), target: "checking", actions: assign({ credentials: ({ context }) => apopCredentials(context) }) },
             { guard: verbIs("AUTH"), target: "saslStarting" },
@@ -387,7 +413,7 @@ export const pop3SessionMachine = setup({
             {
               guard: ({ context }) => (saslStart(context) as { initial: string | undefined }).initial !== undefined,
               target: "saslDecoding",
-              actions: assign(({ context }) => ({ sasl: { mechanism: "PLAIN" as const }, command: { verb: "", argument: (saslStart(context) as { initial: string }).initial } })),
+              actions: assign(({ context }) => ({ sasl: { mechanism: "PLAIN" as const }, response: (saslStart(context) as { initial: string }).initial })),
             },
             { target: "saslAwaiting", actions: [assign({ sasl: { mechanism: "PLAIN" as const } }), reply("+ ")] },
           ],
@@ -395,9 +421,9 @@ export const pop3SessionMachine = setup({
         saslAwaiting: {
           invoke: {
             src: "readLine",
-            input: ({ context }) => ({ connection: context.connection }),
+            input: ({ context }) => ({ connection: context.connection, exchange: true }),
             onDone: [
-              { guard: ({ event }) => event.output.kind === "line", target: "saslDecoding", actions: assign({ command: ({ event }) => ({ verb: "", argument: (event.output as { text: string }).text }) }) },
+              { guard: ({ event }) => event.output.kind === "line", target: "saslDecoding", actions: assign({ response: ({ event }) => (event.output as SplitLine).response }) },
               { guard: ({ event }) => event.output.kind === "overlong", target: "reading", actions: [assign({ sasl: undefined }), reply(REPLIES.saslMalformed)] },
               { target: "#pop3-session.closed" },
             ],

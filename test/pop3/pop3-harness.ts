@@ -27,9 +27,11 @@ export interface Pop3Root {
   deliver(...messages: string[]): Promise<void>;
   /** `new/…` and `cur/…` names in the maildir, sorted. */
   files(): string[];
+  /** Every inspection record so far as JSON (with `{ inspect: true }`; else empty). */
+  inspected(): string;
 }
 
-export async function startPop3(services: Readonly<Record<string, Readonly<Record<string, string>>>>): Promise<Pop3Root> {
+export async function startPop3(services: Readonly<Record<string, Readonly<Record<string, string>>>>, options: { readonly inspect?: boolean } = {}): Promise<Pop3Root> {
   const made = makeRoot([]);
   const { root } = made;
   const control = join(root, "control");
@@ -45,6 +47,8 @@ export async function startPop3(services: Readonly<Record<string, Readonly<Recor
     writeFileSync(join(dir, "module"), `${name}\n`);
   }
   const runtime = createRuntime({ root, env: { PATH: process.env.PATH } });
+  const records: string[] = [];
+  if (options.inspect === true) runtime.subscribe((record) => void records.push(JSON.stringify(record)));
   running.push(async () => {
     await runtime.stop();
     made.cleanup();
@@ -72,6 +76,7 @@ export async function startPop3(services: Readonly<Record<string, Readonly<Recor
         utimesSync(join(alice.maildir, "new", name), when, when);
       }
     },
+    inspected: () => records.join("\n"),
     files() {
       return ["new", "cur"].flatMap((sub) => readdirSync(join(alice.maildir, sub)).map((name) => `${sub}/${name}`)).sort();
     },

@@ -137,6 +137,34 @@ describe("pop3d: CAPA, SASL and APOP", () => {
     await foreign.untilClosed();
   });
 
+  it("credentials sent by PASS, APOP and AUTH PLAIN never reach the inspection stream", async () => {
+    const pop = await startPop3({ pop3d: { POP3AUTH: "apop" } }, { inspect: true });
+    const port = await pop.port("pop3d");
+    const userPass = new RawPop3(port);
+    const banner = await userPass.until(/\r\n/);
+    await login(userPass);
+    await userPass.command("QUIT");
+    const apop = new RawPop3(port);
+    const timestamp = /<[^>]+>/.exec(await apop.until(/\r\n/))![0];
+    const digest = createHash("md5").update(`${timestamp}wonderland`).digest("hex");
+    expect(await apop.command(`APOP alice ${digest}`)).toMatch(/^\+OK/);
+    await apop.command("QUIT");
+    const initial = new RawPop3(port);
+    await initial.until(/\r\n/);
+    expect(await initial.command(`AUTH PLAIN ${base64("\0alice\0wonderland")}`)).toBe("+OK \r\n");
+    await initial.command("QUIT");
+    const exchange = new RawPop3(port);
+    await exchange.until(/\r\n/);
+    expect(await exchange.command("AUTH PLAIN")).toBe("+ \r\n");
+    expect(await exchange.command(base64("\0alice\0wonderland"))).toBe("+OK \r\n");
+    await exchange.command("QUIT");
+    await waitFor(() => (pop.inspected().match(/"kind":"actor-end"/g) ?? []).length >= 4, 10_000, "the four sessions' ends");
+    expect(banner).toMatch(/^\+OK/);
+    const stream = pop.inspected();
+    expect(stream).toContain('"[redacted]"');
+    for (const secret of ["wonderland", digest, base64("\0alice\0wonderland")]) expect(stream).not.toContain(secret);
+  });
+
   it("APOP is refused unless POP3AUTH names it; then the banner's timestamp salts the digest", async () => {
     const off = await startPop3({ pop3d: {} });
     const refused = new RawPop3(await off.port("pop3d"));

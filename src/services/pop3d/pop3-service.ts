@@ -13,7 +13,8 @@
 import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import { fromPromise } from "xstate";
-import { pop3SessionMachine } from "../../../machines/pop3-session.js";
+import { pop3SessionMachine, splitPop3Line } from "../../../machines/pop3-session.js";
+import { responseLine } from "../../../machines/smtp-syntax.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
 import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
@@ -55,7 +56,7 @@ export async function startPop3Service(context: ServiceContext, mode: Pop3Mode):
   const machine = pop3SessionMachine.provide({
     actions: { reply: (_, { connection, text }) => sessions.get(connection)?.stream.write(text) },
     actors: {
-      readLine: fromPromise(({ input }) => session(input.connection).stream.readLine()),
+      readLine: fromPromise(({ input }) => session(input.connection).stream.readLine(input.exchange === true ? responseLine : splitPop3Line)),
       checkPassword: fromPromise(({ input }) => checkLogin(session(input.connection).login, input.credentials, session(input.connection).timestamp)),
       openMaildrop: fromPromise(async ({ input: { connection, mailbox } }) => {
         const opened = await Maildrop.open(mailbox, ownUid);
