@@ -1,8 +1,8 @@
 // Fault plans: what a chaos run (or a user's own test) injects, as plain data so a plan can be
 // structured-cloned to every worker, msgpack'd, printed and replayed. A plan is a seed, rules
-// (at fault points matching seam/site/op, fail with probability p: an errno, or a plain Error
-// standing for a bug inside an actor) and actions on a schedule (kill a service's worker,
-// SIGKILL the whole runtime). Decisions depend only on the seed, the rule and how many times
+// (at fault points matching seam/site/op, with probability p: fail with an errno or a plain
+// Error standing for a bug inside an actor, or bend the call: delay it, truncate a write) and
+// actions on a schedule (kill a service's worker, jump the clock, SIGKILL the whole runtime). Decisions depend only on the seed, the rule and how many times
 // this thread has passed that seam/site/op before: the same seed replays the same decisions,
 // whatever the interleaving of unrelated points.
 
@@ -14,10 +14,14 @@ export const FAULT_KINDS = [
   "fs-enospc",
   "fs-edquot",
   "net-reset",
+  "net-delay",
+  "net-truncate",
   "dns-servfail",
   "dns-timeout",
+  "dns-slow",
   "actor-throw",
   "kill-worker",
+  "clock-jump",
   "sigkill",
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
@@ -31,12 +35,18 @@ export interface FaultRule {
   /** An operation name, or "*" for every operation. */
   readonly op: string;
   readonly probability: number;
-  /** The errno-style code of the thrown error; absent: a plain Error with no code (a bug). */
+  /** The errno-style code of the thrown error; absent (and no action below): a plain Error with no code (a bug). */
   readonly code?: string;
+  /** Instead of failing, the call waits this long (net and dns seams). */
+  readonly delayMs?: number;
+  /** Instead of failing, a socket write sends this many bytes, then the connection is reset. */
+  readonly truncateAfter?: number;
 }
 
 export type ScheduledAction =
   | { readonly atMs: number; readonly kind: "kill-worker"; readonly service: string }
+  // Every thread's clock (supervisors/clock.ts) moves by byMs, for good: clearing the plan keeps it.
+  | { readonly atMs: number; readonly kind: "clock-jump"; readonly byMs: number }
   // Only a driver that runs the runtime in a child process can carry this one out.
   | { readonly atMs: number; readonly kind: "sigkill" };
 
@@ -105,11 +115,25 @@ export function buildPlan(request: PlanRequest): FaultPlan {
       case "net-reset":
         for (const site of request.netSites) rules.push({ kind, seam: "net", site, op: "*", probability: 0.01, code: "ECONNRESET" });
         break;
+      case "net-delay": {
+        const delayMs = 50 + Math.round(450 * random());
+        for (const site of request.netSites) rules.push({ kind, seam: "net", site, op: "*", probability: 0.02, delayMs });
+        break;
+      }
+      case "net-truncate": {
+        // A few bytes: the peer sees a command or reply cut short, never a whole one.
+        const truncateAfter = 1 + Math.floor(8 * random());
+        for (const site of request.netSites) rules.push({ kind, seam: "net", site, op: "write", probability: 0.01, truncateAfter });
+        break;
+      }
       case "dns-servfail":
         rules.push({ kind, seam: "dns", site: "*", op: "*", probability: 0.2, code: "ESERVFAIL" });
         break;
       case "dns-timeout":
         rules.push({ kind, seam: "dns", site: "*", op: "*", probability: 0.2, code: "ETIMEOUT" });
+        break;
+      case "dns-slow":
+        rules.push({ kind, seam: "dns", site: "*", op: "*", probability: 0.2, delayMs: 100 + Math.round(1900 * random()) });
         break;
       case "actor-throw":
         for (const site of MAIL_FS_SITES) rules.push({ kind, seam: "fs", site, op: "*", probability: 0.003 });
@@ -120,6 +144,12 @@ export function buildPlan(request: PlanRequest): FaultPlan {
           const service = request.services[Math.floor(random() * request.services.length)]!;
           actions.push({ atMs: at(), kind, service });
         }
+        break;
+      }
+      case "clock-jump": {
+        // Forward by minutes: retries come due early, far short of queuelifetime's bounces.
+        const jumps = Math.max(1, Math.round(request.durationMs / 10_000));
+        for (let i = 0; i < jumps; i++) actions.push({ atMs: at(), kind, byMs: Math.round((1 + 9 * random()) * 60_000) });
         break;
       }
       case "sigkill": {

@@ -1,10 +1,13 @@
 // `runtime.faults`: a fault plan for a whole runtime. Installing a plan sets the main thread's
 // fault hook, sends the plan to every running worker as a worker hook (worker-faults.ts), hands
 // it to every worker started later (a restarted service boots with it), and runs the plan's
-// `kill-worker` actions on their schedule (as `svc -k`). `sigkill` actions are not carried out
-// here: only a driver that runs the runtime in a child process can (the chaos command).
+// `kill-worker` actions on their schedule (as `svc -k`) and its `clock-jump` actions (this
+// thread's clock, then every worker's through worker-clock.ts; later workers boot with the jumped
+// clock). `sigkill` actions are not carried out here: only a driver that runs the runtime in a
+// child process can (the chaos command).
 // Counts add up what every thread injected, per kind, since the runtime started.
 
+import { clock } from "../../supervisors/clock.js";
 import type { WorkerHook } from "../../supervisors/thread-protocol.js";
 import { setFaultHook } from "../io/faults.js";
 import type { FaultCounts, FaultKind, FaultPlan } from "./fault-plan.js";
@@ -27,13 +30,17 @@ export interface RuntimeFaultsWiring extends RuntimeFaults {
   onReport(module: string, payload: unknown): void;
 }
 
-const WORKER_MODULE = new URL(`./worker-faults${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url).href;
+const hookModule = (name: string): string => new URL(`./${name}${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url).href;
+const WORKER_MODULE = hookModule("worker-faults");
+const CLOCK_MODULE = hookModule("worker-clock");
 
 export function createRuntimeFaults(runtime: {
   applyHook(hook: WorkerHook): void;
   killWorker(service: string): void;
 }): RuntimeFaultsWiring {
   let plan: FaultPlan | null = null;
+  // The sum of the jumps carried out: what a worker's clock must be set to.
+  let jumpedMs = 0;
   let timers: NodeJS.Timeout[] = [];
   const counted = new Map<FaultKind, number>();
   const count = (kind: FaultKind): void => addCounts(counted, { [kind]: 1 });
@@ -45,10 +52,13 @@ export function createRuntimeFaults(runtime: {
     setFaultHook(next === null ? undefined : planHook(next, count));
     runtime.applyHook({ module: WORKER_MODULE, data: next });
     for (const action of next?.actions ?? []) {
-      if (action.kind !== "kill-worker") continue;
+      if (action.kind === "sigkill") continue;
       const timer = setTimeout(() => {
-        count("kill-worker");
-        runtime.killWorker(action.service);
+        count(action.kind);
+        if (action.kind === "kill-worker") return runtime.killWorker(action.service);
+        clock.jump(action.byMs);
+        jumpedMs += action.byMs;
+        runtime.applyHook({ module: CLOCK_MODULE, data: jumpedMs });
       }, action.atMs);
       timer.unref();
       timers.push(timer);
@@ -59,7 +69,7 @@ export function createRuntimeFaults(runtime: {
     install: (next) => apply(next),
     clear: () => apply(null),
     counts: () => Object.fromEntries(counted),
-    hooks: () => (plan === null ? [] : [{ module: WORKER_MODULE, data: plan }]),
+    hooks: () => [...(plan === null ? [] : [{ module: WORKER_MODULE, data: plan }]), ...(jumpedMs === 0 ? [] : [{ module: CLOCK_MODULE, data: jumpedMs }])],
     onReport(module, payload) {
       if (module === WORKER_MODULE) addCounts(counted, payload as FaultCounts);
     },

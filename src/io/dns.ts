@@ -4,11 +4,12 @@
 // (site = the service, op = the lookup) and has a deadline of its own: c-ares's timeout is per
 // try (lookups measured here took up to twice it) and, through gethostbyaddr, reads as ENOTFOUND.
 // Listeners make reverse (PTR) lookups; remote delivery makes MX and A/AAAA lookups, sharing the
-// resolver and the deadline.
+// resolver and the deadline. A hook's `delayMs` holds the question back that long, inside the
+// deadline: a slow server, which answers late or, past the deadline, reads as a timeout.
 // Reads: the DNS servers given, else the system's (/etc/resolv.conf); c-ares also reads /etc/hosts.
 
 import { promises as dns } from "node:dns";
-import { faultPoint } from "./faults.js";
+import { delayOf, faultAction } from "./faults.js";
 
 export interface DnsOptions {
   /** The fault-plan site (the service's name). */
@@ -54,13 +55,14 @@ export function createDns(options: DnsOptions): Dns {
   if (options.servers !== undefined) resolver.setServers(options.servers);
 
   async function withDeadline<T>(op: string, lookup: () => Promise<T>): Promise<T> {
-    faultPoint({ seam: "dns", site: options.site, op });
+    const delayMs = delayOf(faultAction({ seam: "dns", site: options.site, op }));
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(timeoutError(op, options.timeoutMs)), options.timeoutMs);
     });
     try {
-      return await Promise.race([lookup(), deadline]);
+      const answer = delayMs === 0 ? lookup() : new Promise((resolve) => setTimeout(resolve, delayMs)).then(lookup);
+      return await Promise.race([answer, deadline]);
     } finally {
       clearTimeout(timer);
     }

@@ -4,11 +4,13 @@
 // (chaos tests) without touching protocol code. Each point names its site (the service) and
 // operation: `listen`, `accept`, `connect`, `read`, `write`. An injected fault
 // looks to the caller like the real failure: a rejected listen, a connection reset by the peer,
-// a socket destroyed with the injected error.
+// a socket destroyed with the injected error. A hook's actions look like a slow network (the
+// call waits, in order with the socket's other reads or writes) and a connection that dies in
+// the middle of a write (the peer gets the first bytes, then a reset).
 // Reads and writes: the network, through node:net.
 
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { faultPoint, type FaultPoint } from "./faults.js";
+import { delayOf, faultAction, systemError, type FaultAction, type FaultPoint } from "./faults.js";
 
 export interface ListenOptions {
   /** The fault-plan site (the service's name). */
@@ -29,13 +31,15 @@ export async function listen(
   onConnection: (socket: Socket) => void,
   onError: (error: Error) => void,
 ): Promise<Server> {
-  faultPoint({ seam: "net", site: options.site, op: "listen" });
+  await delayed(faultAction({ seam: "net", site: options.site, op: "listen" }));
   const accept: FaultPoint = { seam: "net", site: options.site, op: "accept" };
   const server = createServer({ pauseOnConnect: options.pauseOnConnect }, (socket) => {
-    const fault = injected(accept);
-    if (fault === undefined) return onConnection(socket);
-    socket.resetAndDestroy();
-    onError(fault);
+    const outcome = injected(accept);
+    if (outcome instanceof Error) {
+      socket.resetAndDestroy();
+      onError(outcome);
+    } else if (delayOf(outcome) > 0) setTimeout(() => socket.destroyed || onConnection(socket), delayOf(outcome));
+    else onConnection(socket);
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -64,7 +68,7 @@ export interface ConnectOptions {
  * error (ECONNREFUSED, ENETUNREACH, …) or, when `timeoutMs` passes first, with code ETIMEDOUT.
  */
 export async function connect(options: ConnectOptions): Promise<Socket> {
-  faultPoint({ seam: "net", site: options.site, op: "connect" });
+  await delayed(faultAction({ seam: "net", site: options.site, op: "connect" }));
   const socket = createConnection({ host: options.host, port: options.port, ...(options.localAddress === undefined ? {} : { localAddress: options.localAddress }) });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -96,34 +100,72 @@ export function withFaultPoints<S extends Socket>(socket: S, site: string): S {
   // Node delivers what it reads through push() and writes through _write()/_writev(): guarding
   // those catches every byte, whichever API (events, pipes, end(data)) the protocol code uses.
   const push = socket.push.bind(socket);
+  // Once a read is held back, later ones (and the end of the stream) queue behind it: a slow
+  // network delays bytes, it never reorders them.
+  let held: Promise<void> | undefined;
   socket.push = (chunk, encoding) => {
-    const fault = chunk === null ? undefined : injected(read);
-    if (fault === undefined) return push(chunk, encoding);
-    socket.destroy(fault);
-    return false;
+    const outcome = chunk === null ? undefined : injected(read);
+    if (outcome instanceof Error) {
+      socket.destroy(outcome);
+      return false;
+    }
+    const delayMs = delayOf(outcome);
+    if (held === undefined && delayMs === 0) return push(chunk, encoding);
+    const next: Promise<void> = (held ?? Promise.resolve())
+      .then(() => delayed(outcome))
+      .then(() => {
+        if (!socket.destroyed) push(chunk, encoding);
+        if (held === next) held = undefined;
+      });
+    held = next;
+    return true;
   };
+  // The stream calls _write/_writev one at a time, each after the last one's callback: a delay
+  // here holds back every later write too.
   const writeOne = socket._write.bind(socket);
-  socket._write = (chunk, encoding, callback) => {
-    const fault = injected(write);
-    if (fault === undefined) writeOne(chunk, encoding, callback);
-    else callback(fault);
+  const guarded = (bytes: () => Buffer, send: (callback: WriteCallback) => void, callback: WriteCallback): void => {
+    const outcome = injected(write);
+    if (outcome instanceof Error) return callback(outcome);
+    if (outcome !== undefined && "truncateAfter" in outcome) {
+      const part = bytes().subarray(0, Math.max(0, outcome.truncateAfter));
+      // The peer gets the first bytes, then a reset (RST, as from a crashed or cut-off host);
+      // the writer gets ECONNRESET, as from a real reset.
+      const reset = (): void => {
+        socket.resetAndDestroy();
+        callback(systemError("ECONNRESET", write));
+      };
+      // "buffer" is the encoding Node's streams pass with a Buffer; its type does not list it.
+      return part.length === 0 ? reset() : writeOne(part, "buffer" as BufferEncoding, reset);
+    }
+    const delayMs = delayOf(outcome);
+    if (delayMs === 0) return send(callback);
+    setTimeout(() => (socket.destroyed ? callback(systemError("ECONNRESET", write)) : send(callback)), delayMs);
   };
+  socket._write = (chunk, encoding, callback) =>
+    guarded(() => (typeof chunk === "string" ? Buffer.from(chunk, encoding) : chunk), (done) => writeOne(chunk, encoding, done), callback);
   const writeMany = socket._writev?.bind(socket);
   if (writeMany !== undefined) {
-    socket._writev = (chunks, callback) => {
-      const fault = injected(write);
-      if (fault === undefined) writeMany(chunks, callback);
-      else callback(fault);
-    };
+    socket._writev = (chunks, callback) =>
+      guarded(
+        () => Buffer.concat(chunks.map(({ chunk, encoding }) => (typeof chunk === "string" ? Buffer.from(chunk, encoding) : chunk))),
+        (done) => writeMany(chunks, done),
+        callback,
+      );
   }
   return socket;
 }
 
-function injected(point: FaultPoint): Error | undefined {
+type WriteCallback = (error?: Error | null) => void;
+
+function injected(point: FaultPoint): Error | FaultAction | undefined {
   try {
-    faultPoint(point);
-    return undefined;
+    return faultAction(point);
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }
 }
+
+const delayed = (action: FaultAction | undefined): Promise<void> | undefined => {
+  const delayMs = delayOf(action);
+  return delayMs === 0 ? undefined : new Promise((resolve) => setTimeout(resolve, delayMs));
+};

@@ -1,6 +1,7 @@
 // CI's chaos run: the compiled `tsqmail chaos` with a fixed seed and every fault kind (file-system
-// errnos at the mail sites, socket resets, DNS failures, bugs thrown inside actors, killed
-// workers, a SIGKILL of the whole runtime). It must report every invariant held and exit 0.
+// errnos at the mail sites, socket resets, delays and truncated writes, DNS failures and slow
+// answers, bugs thrown inside actors, killed workers, clock jumps, a SIGKILL of the whole
+// runtime). It must report every invariant held and exit 0.
 
 import { execFile } from "node:child_process";
 import { join } from "node:path";
@@ -25,7 +26,7 @@ describe("tsqmail chaos", () => {
     expect(run.stdout, run.stdout + run.stderr).toMatch(/all invariants held/);
     expect(run.code).toBe(0);
     // Every kind was actually injected (the load reaches every seam the plan aims at).
-    for (const kind of ["fs-eio", "fs-enospc", "fs-edquot", "net-reset", "actor-throw", "kill-worker", "sigkill"]) {
+    for (const kind of ["fs-eio", "fs-enospc", "fs-edquot", "net-reset", "net-delay", "net-truncate", "dns-slow", "actor-throw", "kill-worker", "clock-jump", "sigkill"]) {
       expect(run.stdout).toMatch(new RegExp(`${kind} [1-9]`));
     }
   }, 200_000);

@@ -5,6 +5,7 @@
 import { pack, unpack } from "msgpackr";
 import { describe, expect, it } from "vitest";
 import { buildPlan, FAULT_KINDS, FaultDecider, parseFaultKinds, type FaultPlan } from "../../src/chaos/fault-plan.js";
+import { planHook } from "../../src/chaos/plan-hook.js";
 import type { FaultPoint } from "../../src/io/faults.js";
 
 const request = (seed: number) => ({ seed, durationMs: 60_000, kinds: [...FAULT_KINDS], services: ["smtpd", "send"], netSites: ["smtpd"] });
@@ -46,6 +47,19 @@ describe("fault plans", () => {
     const plan = buildPlan(request(9));
     expect(structuredClone(plan)).toEqual(plan);
     expect(unpack(pack(plan))).toEqual(plan);
+  });
+
+  it("bends calls instead of failing them for delay, truncate and slow-DNS rules, and jumps the clock forward", () => {
+    const plan = buildPlan({ ...request(3), kinds: ["net-delay", "net-truncate", "dns-slow", "clock-jump"] });
+    const hook = planHook({ ...plan, rules: plan.rules.map((rule) => ({ ...rule, probability: 1 })) }, () => {});
+    expect(hook({ seam: "net", site: "smtpd", op: "read" })).toEqual({ delayMs: expect.any(Number) });
+    expect(hook({ seam: "dns", site: "rspawn", op: "mx" })).toEqual({ delayMs: expect.any(Number) });
+    const truncating = planHook({ ...plan, rules: plan.rules.filter((rule) => rule.kind === "net-truncate").map((rule) => ({ ...rule, probability: 1 })) }, () => {});
+    expect(truncating({ seam: "net", site: "smtpd", op: "write" })).toEqual({ truncateAfter: expect.any(Number) });
+    expect(truncating({ seam: "net", site: "smtpd", op: "read" })).toBeUndefined();
+    const jumps = plan.actions.filter((action) => action.kind === "clock-jump");
+    expect(jumps.length).toBeGreaterThan(0);
+    for (const jump of jumps) expect(jump.byMs).toBeGreaterThan(0);
   });
 
   it("parses --faults lists and refuses unknown kinds", () => {
