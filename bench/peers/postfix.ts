@@ -11,10 +11,11 @@
 // postlogd into the instance's maillog file (`lastLogLines` reads it while the instance runs).
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { unpackPostfixInto } from "../../test/net/postfix-tools.js";
 import { waitForGreeting } from "../lib/ports.js";
 
 const CACHE = fileURLToPath(new URL("../.cache/", import.meta.url));
@@ -45,22 +46,8 @@ export interface PostfixTools {
   readonly env: NodeJS.ProcessEnv;
 }
 
-/** Unpacks the package once into bench/.cache/postfix (beside it first, so a crash leaves no half tree). */
-export function unpackPostfix(): string {
-  if (existsSync(UNPACKED)) return UNPACKED;
-  mkdirSync(CACHE, { recursive: true });
-  const work = mkdtempSync(join(CACHE, "postfix-unpack-"));
-  try {
-    execFileSync("apt-get", ["download", "postfix"], { cwd: work, stdio: "pipe" });
-    const deb = readdirSync(work).find((name) => name.startsWith("postfix_") && name.endsWith(".deb"));
-    if (deb === undefined) throw new Error("apt-get download postfix produced no .deb");
-    execFileSync("dpkg", ["-x", join(work, deb), join(work, "tree")], { stdio: "pipe" });
-    renameSync(join(work, "tree"), UNPACKED);
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
-  return UNPACKED;
-}
+/** Unpacks the package once into bench/.cache/postfix, the way the tests do (one unpacker for both). */
+export const unpackPostfix = (): string => unpackPostfixInto(UNPACKED);
 
 const libDir = (tree: string): string => join(tree, "usr", "lib", "postfix");
 const toolEnv = (tree: string): NodeJS.ProcessEnv => ({ ...process.env, LD_LIBRARY_PATH: libDir(tree) });

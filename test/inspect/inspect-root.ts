@@ -10,7 +10,7 @@ import { createQueue } from "../../src/queue/create-queue.js";
 import { createRuntime, type Runtime } from "../../src/runtime/runtime.js";
 import type { InspectorOptions } from "../../src/inspect/runtime-inspector.js";
 import { unpackFrames, type InspectorFrame } from "../../src/inspect/inspector-frame.js";
-import { addService, logText, makeRoot, waitFor } from "../runtime/test-root.js";
+import { addService, listeningPort, makeRoot } from "../runtime/test-root.js";
 
 export const PASSWORD = "wonderland-secret-7";
 
@@ -36,11 +36,7 @@ export async function startInspected(inspector: InspectorOptions): Promise<Inspe
   return {
     root,
     runtime,
-    async smtpPort() {
-      let port = Number.NaN;
-      await waitFor(() => !Number.isNaN((port = Number(/smtpd: listening on port (\d+)/.exec(logText(root, "smtpd"))?.[1] ?? Number.NaN))), 15_000, "smtpd's port");
-      return port;
-    },
+    smtpPort: () => listeningPort(root, "smtpd", 15_000),
     async close() {
       await runtime.stop();
       made.cleanup();

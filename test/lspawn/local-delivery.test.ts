@@ -8,7 +8,7 @@ import { join } from "node:path";
 import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
 import { inject, sendTestBed } from "../send/send-root.js";
-import { logText, waitFor } from "../runtime/test-root.js";
+import { listeningPort, logText, waitFor } from "../runtime/test-root.js";
 import { makeLspawnRoot, makeMaildir, newMessages, waitForDelivery, waitForMessages } from "./lspawn-root.js";
 
 const bed = sendTestBed();
@@ -32,8 +32,7 @@ describe("lspawn", () => {
     writeFileSync(join(made.root, "control", "rcpthosts"), "example.test\n");
     for (const [key, value] of Object.entries({ IP: "127.0.0.1", PORT: "0", REVERSE: "0" })) writeFileSync(join(smtpd, "env", key), `${value}\n`);
     await bed.start();
-    let port = Number.NaN;
-    await waitFor(() => !Number.isNaN((port = Number(/listening on port (\d+)/.exec(logText(made.root, "smtpd"))?.[1] ?? Number.NaN))), 10_000, "smtpd");
+    const port = await listeningPort(made.root, "smtpd", 10_000);
     const transport = nodemailer.createTransport({ host: "127.0.0.1", port, secure: false, ignoreTLS: true });
     await transport.sendMail({ from: SENDER, to: "bob@example.test", subject: "over smtp", text: "hello bob\n" });
     const [message] = await waitForMessages(join(made.home("bob"), "Maildir"), 1);

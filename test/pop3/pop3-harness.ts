@@ -10,7 +10,7 @@ import { afterEach } from "vitest";
 import { addVirtualUser } from "../../src/config/virtual-users.js";
 import { createRuntime } from "../../src/runtime/runtime.js";
 import { deliverMaildir } from "../../src/services/lspawn/maildir-delivery.js";
-import { addService, logText, makeRoot, waitFor } from "../runtime/test-root.js";
+import { addService, listeningPort, logText, makeRoot, waitFor } from "../runtime/test-root.js";
 import { RawClient } from "../smtpd/smtpd-harness.js";
 
 let running: Array<() => Promise<void>> = [];
@@ -59,14 +59,7 @@ export async function startPop3(services: Readonly<Record<string, Readonly<Recor
     root,
     maildir: alice.maildir,
     log: (service) => logText(root, service),
-    async port(service) {
-      let port = Number.NaN;
-      await waitFor(() => {
-        port = Number(new RegExp(`${service}: listening on port (\\d+)`).exec(logText(root, service))?.[1] ?? Number.NaN);
-        return !Number.isNaN(port);
-      }, 20_000, `${service}'s port`);
-      return port;
-    },
+    port: (service) => listeningPort(root, service, 20_000),
     async deliver(...messages) {
       for (const message of messages) {
         const before = new Set(readdirSync(join(alice.maildir, "new")));

@@ -13,7 +13,7 @@ import { createQueue } from "../../src/queue/create-queue.js";
 import { QUEUE_SPLIT } from "../../src/queue/queue-layout.js";
 import { ensureServerCertificate } from "../../src/root/server-certificate.js";
 import { createRuntime, type Runtime } from "../../src/runtime/runtime.js";
-import { addService, logText, makeRoot, waitFor } from "../runtime/test-root.js";
+import { addService, listeningPort, logText, makeRoot, waitFor } from "../runtime/test-root.js";
 
 let running: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -74,11 +74,7 @@ export async function startRoot(services: Readonly<Record<string, Readonly<Recor
     runtime,
     stop,
     log: (service) => logText(root, service),
-    async port(service) {
-      let port = Number.NaN;
-      await waitFor(() => !Number.isNaN((port = Number(new RegExp(`${service}: listening on port (\\d+)`).exec(logText(root, service))?.[1] ?? Number.NaN))), 15_000, `${service}'s port`);
-      return port;
-    },
+    port: (service) => listeningPort(root, service, 15_000),
     queued() {
       const ids = readdirSync(join(queueDir, "todo")).map(Number).sort((x, y) => x - y);
       return ids.map((id) => ({

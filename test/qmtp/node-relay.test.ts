@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ensureServerCertificate } from "../../src/root/server-certificate.js";
 import { makeLspawnRoot, waitForMessages, type LspawnRoot } from "../lspawn/lspawn-root.js";
-import { logText, waitFor } from "../runtime/test-root.js";
+import { listeningPort, logText, waitFor } from "../runtime/test-root.js";
 import { inject, sendTestBed, type SendTestBed } from "../send/send-root.js";
 
 const bedA = sendTestBed();
@@ -21,12 +21,6 @@ function addService(root: string, name: string, env: Readonly<Record<string, str
   mkdirSync(join(dir, "env"), { recursive: true });
   writeFileSync(join(dir, "module"), `${name}\n`);
   for (const [key, value] of Object.entries({ IP: "127.0.0.1", REVERSE: "0", ...env })) writeFileSync(join(dir, "env", key), `${value}\n`);
-}
-
-async function listeningPort(root: string, service: string): Promise<number> {
-  let port = Number.NaN;
-  await waitFor(() => !Number.isNaN((port = Number(new RegExp(`${service}: listening on port (\\d+)`).exec(logText(root, service))?.[1] ?? Number.NaN))), 20_000, `${service}'s port`);
-  return port;
 }
 
 /** Node B: delivers example.test locally (alice, bob) and takes it over QMTP and QMTPS. */

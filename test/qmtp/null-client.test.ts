@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import nodemailer from "nodemailer";
 import { afterEach, describe, expect, it } from "vitest";
 import { makeLspawnRoot, newMessages, waitForMessages, type LspawnRoot } from "../lspawn/lspawn-root.js";
-import { logText, waitFor } from "../runtime/test-root.js";
+import { listeningPort, logText, unusedPort, waitFor } from "../runtime/test-root.js";
 import { sendTestBed, type SendTestBed } from "../send/send-root.js";
 import { startRoot, type NetstringRoot } from "./netstring-root.js";
 
@@ -45,20 +45,6 @@ async function makeHub(bed: SendTestBed, port = 0): Promise<LspawnRoot> {
   writeFileSync(join(dir, "module"), "qmqpd\n");
   for (const [key, value] of Object.entries({ IP: "127.0.0.1", PORT: String(port), REVERSE: "0" })) writeFileSync(join(dir, "env", key), `${value}\n`);
   return hub;
-}
-
-async function listeningPort(root: string, service: string): Promise<number> {
-  let port = Number.NaN;
-  await waitFor(() => !Number.isNaN((port = Number(new RegExp(`${service}: listening on port (\\d+)`).exec(logText(root, service))?.[1] ?? Number.NaN))), 20_000, `${service}'s port`);
-  return port;
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
 }
 
 /** A null client: no queue, qmqpservers naming the hubs, smtpd as its injector. */
@@ -104,7 +90,7 @@ describe("null clients over QMQP", () => {
   }, 120_000);
 
   it("with no hub reachable the client defers (4xx) and keeps nothing", async () => {
-    const client = await nullClient("lonely", [await freePort()]);
+    const client = await nullClient("lonely", [await unusedPort()]);
     expect(await smtpSend(await client.port("smtpd"), "nowhere to go", "hello\n")).toBe(451);
     expect(client.queueFiles()).toEqual([]);
   }, 60_000);
@@ -112,7 +98,7 @@ describe("null clients over QMQP", () => {
   it("a hub SIGKILLed mid-transfer: clients fail over or defer; after its restart every accepted message is delivered", async () => {
     // Hub A runs as its own `tsqmail start` process so it can be SIGKILLed; hub B runs in-process.
     // Hub A's send is down until the restart: what it accepted waits in its queue through the kill.
-    const portA = await freePort();
+    const portA = await unusedPort();
     const hubA = await makeHub(bedA, portA);
     const sendDown = join(hubA.root, "service", "send", "down");
     writeFileSync(sendDown, "");

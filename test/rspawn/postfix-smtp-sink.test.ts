@@ -10,10 +10,10 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
-import { sleep, waitFor } from "../runtime/test-root.js";
+import { sleep, unusedPort, waitFor } from "../runtime/test-root.js";
 import { postfixTool } from "../net/postfix-tools.js";
 import { inject } from "../send/send-root.js";
-import { rspawnBed, unusedPort } from "./rspawn-root.js";
+import { rspawnBed } from "./rspawn-root.js";
 
 const rspawn = rspawnBed();
 let sink: ChildProcess | undefined;

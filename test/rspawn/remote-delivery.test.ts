@@ -4,10 +4,10 @@
 // qmail-remote's text as qmail-rspawn combines it; what the sink read is the wire itself.
 
 import { afterEach, describe, expect, it } from "vitest";
-import { waitFor } from "../runtime/test-root.js";
+import { unusedPort, waitFor } from "../runtime/test-root.js";
 import { inject, leftovers, queuedIds } from "../send/send-root.js";
 import { startLoopbackDns, type LoopbackDns } from "../net/loopback-dns.js";
-import { rspawnBed, unusedPort } from "./rspawn-root.js";
+import { rspawnBed } from "./rspawn-root.js";
 import { startSmtpSink, type SinkPolicy, type SmtpSink } from "./smtp-sink.js";
 
 const rspawn = rspawnBed();

@@ -2,10 +2,8 @@
 // bed, test/send/send-root.ts), smtproutes and other control files as the test gives them, and
 // rspawn's envdir. Kept connections wait 1 s unless the test says otherwise, so QUIT comes soon.
 // `deliveryLines` reads what send logged: qmail-remote's text as qmail-rspawn combines it.
-// `unusedPort` is a loopback port nothing listens on (a refused connection, or one to hand a server).
 
 import { mkdirSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { join } from "node:path";
 import { logText, waitFor } from "../runtime/test-root.js";
 import { sendTestBed } from "../send/send-root.js";
@@ -36,11 +34,3 @@ export function rspawnBed() {
   };
 }
 
-/** A port on 127.0.0.1 that was free a moment ago and that nothing listens on now. */
-export async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}

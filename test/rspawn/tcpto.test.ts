@@ -9,9 +9,9 @@ import { formatTcpto } from "../../src/cli/commands/tcpto.js";
 import { siteFs } from "../../src/io/fs.js";
 import { queueLayout } from "../../src/queue/queue-layout.js";
 import { Tcpto, tcptoRecords } from "../../src/services/rspawn/tcpto.js";
-import { waitFor } from "../runtime/test-root.js";
+import { unusedPort, waitFor } from "../runtime/test-root.js";
 import { inject } from "../send/send-root.js";
-import { rspawnBed, unusedPort } from "./rspawn-root.js";
+import { rspawnBed } from "./rspawn-root.js";
 
 const dir = mkdtempSync(join(tmpdir(), "tsqmail-tcpto-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

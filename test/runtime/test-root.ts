@@ -2,6 +2,7 @@
 // its module, env/ and an optional down file, and helpers to wait for what the runtime reports.
 
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync, existsSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -43,3 +44,19 @@ export async function waitFor(check: () => boolean, timeoutMs = 10_000, what = "
 }
 
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** The port a listening service of `root` bound, from its "listening on port N" log line. */
+export async function listeningPort(root: string, service: string, timeoutMs = 20_000): Promise<number> {
+  let port = Number.NaN;
+  await waitFor(() => !Number.isNaN((port = Number(new RegExp(`${service}: listening on port (\\d+)`).exec(logText(root, service))?.[1] ?? Number.NaN))), timeoutMs, `${service}'s port`);
+  return port;
+}
+
+/** A port on 127.0.0.1 that was free a moment ago and that nothing listens on now. */
+export async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}

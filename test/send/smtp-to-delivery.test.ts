@@ -7,7 +7,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import nodemailer from "nodemailer";
 import { describe, expect, it } from "vitest";
-import { logText, waitFor } from "../runtime/test-root.js";
+import { listeningPort, logText, waitFor } from "../runtime/test-root.js";
 import { deliveredLines, sendTestBed } from "./send-root.js";
 
 const bed = sendTestBed();
@@ -22,8 +22,7 @@ describe("smtpd to send", () => {
     await bed.start();
     rmSync(join(made.queueDir, "lock", "trigger"));
 
-    let port = Number.NaN;
-    await waitFor(() => !Number.isNaN((port = Number(/smtpd: listening on port (\d+)/.exec(logText(made.root, "smtpd"))?.[1] ?? Number.NaN))), 10_000, "smtpd's port");
+    const port = await listeningPort(made.root, "smtpd", 10_000);
     const transport = nodemailer.createTransport({ host: "127.0.0.1", port, secure: false, ignoreTLS: true });
     const sent = await transport.sendMail({ from: "sender@elsewhere.test", to: "ok-alice@example.test", subject: "end to end", text: "hello\n" });
     expect(sent.response).toMatch(/^250 ok \d+ qp \d+/);

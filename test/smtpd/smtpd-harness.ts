@@ -13,7 +13,7 @@ import { addVirtualUser } from "../../src/config/virtual-users.js";
 import { createQueue } from "../../src/queue/create-queue.js";
 import { createRuntime } from "../../src/runtime/runtime.js";
 import type { InspectionRecord } from "../../supervisors/inspection-record.js";
-import { addService, logText, makeRoot, waitFor } from "../runtime/test-root.js";
+import { addService, listeningPort, logText, makeRoot, waitFor } from "../runtime/test-root.js";
 
 const BUILTIN = ["smtpd", "submission", "smtps"];
 const SMTPD_MODULE = fileURLToPath(new URL("../../src/services/smtpd/service.ts", import.meta.url));
@@ -88,14 +88,7 @@ export async function startSmtp(services: Readonly<Record<string, Readonly<Recor
     log: (service) => logText(root, service),
     send: (service, payload) => runtime.send(service, payload),
     svc: (letters, services) => runtime.svc(letters, services),
-    async port(service) {
-      let port = Number.NaN;
-      await waitFor(() => {
-        port = Number(new RegExp(`${service}: listening on port (\\d+)`).exec(logText(root, service))?.[1] ?? Number.NaN);
-        return !Number.isNaN(port);
-      }, 10_000, `${service}'s port`);
-      return port;
-    },
+    port: (service) => listeningPort(root, service, 10_000),
     queued() {
       const ids = readdirSync(join(queueDir, "todo")).map(Number).sort((x, y) => x - y);
       return ids.map((id) => ({
