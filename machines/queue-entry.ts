@@ -1,13 +1,16 @@
 // queue-entry: one message in the queue, from todo/ to gone (qmail-send's life of a message).
 //
-//   preprocessing ─→ loading ─→ channels (local ∥ remote) ─→ bouncing ─→ cleanup ─→ done
-//                                each: waiting ⇄ delivering → marking → finished
+//   preprocessing ─→ (loading) ─→ channels (local ∥ remote) ─→ (bouncing) ─→ cleanup ─→ done
+//                                  each: waiting ⇄ delivering → marking → finished
 //   any step failing: corrupt files → quarantined ─→ done (moved aside, other messages go on)
 //                     anything else → stalled ─→ (holdOff) ─→ start again from the files
 //
-// The machine holds no truth of its own: its context is read from the queue files at start-up
-// (`loadEntry`: birth = info mtime, each channel's next try = its file's mtime), and every step
-// that changes the queue is an invoked actor that writes the files first. A channel waits for an
+// The machine holds no truth of its own: its context is what the queue files say — written by
+// preprocessing in this life, or read back by `loadEntry` when the message was preprocessed
+// before (birth = info mtime, each channel's next try = its file's mtime) — and every step that
+// changes the queue is an invoked actor that writes the files first. A message preprocessed in
+// this life can have no bounce report until one of its recipients fails permanently, so only then
+// (or when it was preprocessed before) is the bouncing step taken. A channel waits for an
 // absolute deadline through `awaitTurn` — the scheduler's turn, which also waits for a free
 // delivery slot — so a restart resumes at the same wall-clock moment. Pure: imports only xstate;
 // the service provides every actor with `machine.provide`.
@@ -21,8 +24,14 @@ export interface QueueEntryInput {
   readonly id: number;
 }
 
-/** What preprocessing found: a message to deliver, or nothing left of it (finished meanwhile). */
-export type PreprocessOutcome = "queued" | "gone";
+/**
+ * What preprocessing found: todo/N turned into the files it describes (`preprocessed`), a message
+ * preprocessed before whose files are to be read (`queued`), or nothing left of it (`gone`).
+ */
+export type PreprocessOutcome =
+  | { readonly kind: "preprocessed"; readonly entry: LoadedEntry }
+  | { readonly kind: "queued" }
+  | { readonly kind: "gone" };
 
 /** What the files say about a preprocessed message. */
 export interface LoadedEntry {
@@ -53,6 +62,8 @@ export interface ChannelPassOutput {
   readonly results: readonly DeliveryResult[];
   /** Computed when the pass started, used if anything is left after it (qmail's order). */
   readonly nextTry: number;
+  /** Recipients not yet done when the pass started; those without a K or D result remain. */
+  readonly pending: number;
 }
 
 export interface MarkInput {
@@ -60,6 +71,7 @@ export interface MarkInput {
   readonly channel: Channel;
   readonly results: readonly DeliveryResult[];
   readonly nextTry: number;
+  readonly pending: number;
 }
 
 export interface MarkOutput {
@@ -86,6 +98,8 @@ interface QueueEntryContext {
   readonly pass: Readonly<Record<Channel, ChannelPassOutput | null>>;
   /** Why the entry was quarantined, for the log. */
   readonly problem: string | null;
+  /** Whether bounce/N may exist: false only for a message preprocessed in this life with no permanent failure yet. */
+  readonly bounceDue: boolean;
 }
 
 type QueueEntryEvent = { type: "TURN" } | { type: "RETRY" };
@@ -113,27 +127,37 @@ export const queueEntryMachine = setup({
     input: {} as QueueEntryInput,
   },
   guards: {
-    gone: ({ event }) => (event as unknown as { output: PreprocessOutcome }).output === "gone",
+    gone: ({ event }) => (event as unknown as { output: PreprocessOutcome }).output.kind === "gone",
+    preprocessed: ({ event }) => (event as unknown as { output: PreprocessOutcome }).output.kind === "preprocessed",
+    bounceDue: ({ context }) => context.bounceDue,
     corrupt: ({ event }) => (event as unknown as { error?: { corrupt?: unknown } }).error?.corrupt === true,
     channelEmpty: ({ context }, params: { channel: Channel }) => context.nextTry[params.channel] === null,
     channelFinished: ({ event }) => (event as unknown as { output: MarkOutput }).output.remaining === 0,
   },
   actions: {
     noteProblem: assign({ problem: ({ event }) => describe((event as unknown as { error: unknown }).error) }),
+    adoptPreprocessed: assign(({ event }) => {
+      const { entry } = (event as unknown as { output: Extract<PreprocessOutcome, { kind: "preprocessed" }> }).output;
+      return { birth: entry.birth, sender: entry.sender, nextTry: entry.nextTry, bounceDue: false };
+    }),
     adoptFiles: assign(({ event }) => {
       const loaded = (event as unknown as { output: LoadedEntry }).output;
-      return { birth: loaded.birth, sender: loaded.sender, nextTry: loaded.nextTry };
+      return { birth: loaded.birth, sender: loaded.sender, nextTry: loaded.nextTry, bounceDue: true };
     }),
-    recordPass: assign(({ context, event }, params: { channel: Channel }) => ({
-      pass: { ...context.pass, [params.channel]: (event as unknown as { output: ChannelPassOutput }).output },
-    })),
+    recordPass: assign(({ context, event }, params: { channel: Channel }) => {
+      const output = (event as unknown as { output: ChannelPassOutput }).output;
+      return {
+        pass: { ...context.pass, [params.channel]: output },
+        bounceDue: context.bounceDue || output.results.some((result) => result.status === "D"),
+      };
+    }),
     scheduleNextPass: assign(({ context }, params: { channel: Channel }) => ({
       nextTry: { ...context.nextTry, [params.channel]: context.pass[params.channel]!.nextTry },
       pass: { ...context.pass, [params.channel]: null },
     })),
   },
   actors: {
-    /** todo/N → info/N + local/N + remote/N, then todo/N and intd/N removed; "gone" without todo or info. */
+    /** todo/N → info/N + local/N + remote/N, then todo/N and intd/N removed; "queued" with info but no todo; "gone" without either. */
     preprocess: pending<EntryRef, PreprocessOutcome>(),
     /** Reads info/N and the channel files' mtimes; rejects if they are unusable. */
     loadEntry: pending<EntryRef, LoadedEntry>(),
@@ -161,6 +185,7 @@ export const queueEntryMachine = setup({
     nextTry: { local: null, remote: null },
     pass: { local: null, remote: null },
     problem: null,
+    bounceDue: true,
   }),
   initial: "preprocessing",
   states: {
@@ -169,7 +194,11 @@ export const queueEntryMachine = setup({
       invoke: {
         src: "preprocess",
         input: ({ context }) => ({ id: context.id }),
-        onDone: [{ guard: "gone", target: "done" }, { target: "loading" }],
+        onDone: [
+          { guard: "gone", target: "done" },
+          { guard: "preprocessed", target: "channels", actions: "adoptPreprocessed" },
+          { target: "loading" },
+        ],
         onError: failed,
       },
     },
@@ -187,7 +216,7 @@ export const queueEntryMachine = setup({
         local: channelStates("local"),
         remote: channelStates("remote"),
       },
-      onDone: "bouncing",
+      onDone: [{ guard: "bounceDue", target: "bouncing" }, { target: "cleanup" }],
     },
     bouncing: {
       invoke: { src: "bounce", input: ({ context }) => ({ id: context.id }), onDone: "cleanup", onError: failed },
@@ -240,7 +269,7 @@ function channelStates(channel: Channel) {
           src: "markDone",
           input: ({ context }: { context: QueueEntryContext }) => {
             const pass = context.pass[channel]!;
-            return { id: context.id, channel, results: pass.results, nextTry: pass.nextTry };
+            return { id: context.id, channel, results: pass.results, nextTry: pass.nextTry, pending: pass.pending };
           },
           onDone: [
             { guard: "channelFinished", target: "finished" },

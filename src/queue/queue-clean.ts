@@ -2,9 +2,10 @@
 // them in a separate program so that qmail-send never unlinks queue files itself; here the
 // separation is this module. Reads and writes pid/, intd/, todo/ and mess/ through
 // siteFs("clean"), fsyncing each directory it removed an entry from, so a removal the caller
-// acted on is not undone by a crash.
+// acted on is not undone by a crash. The hot path's directory fsyncs (cleanTodo, removeMessage)
+// are coalesced, so concurrent messages share them.
 //   cleanTodo       after preprocessing (info, local, remote written): intd/N, then todo/N
-//   removeMessage   qmail's "foop": intd/N and the mess file, once nothing else refers to them
+//   removeMessage   qmail's "foop": the mess file, once send has removed every file referring to it
 //   purgeMessage    every file of message N, in an order that is safe at each step (qmaint --remove)
 //   sweepStale      the 36-hour cleanup of leftovers from injections that never committed
 // A file already gone is not an error: the step may have run before a crash.
@@ -12,6 +13,7 @@
 import { relative } from "node:path";
 import { siteFs } from "../io/fs.js";
 import { lstatIfPresent, unlinkIfPresent } from "../io/optional-files.js";
+import { createDirSyncer } from "./dir-sync.js";
 import { QUEUE_SPLIT, queueLayout, type QueueLayout } from "./queue-layout.js";
 
 const fs = siteFs("clean");
@@ -19,27 +21,30 @@ const fs = siteFs("clean");
 /** qmail's OSSIFIED: 36 hours. qmail-queue gives up after 24, so older leftovers are dead. */
 export const STALE_AFTER_MS = 129600 * 1000;
 
+const dirSync = createDirSyncer(fs);
+
+/** Unlinks `path` if present and waits until the removal is durable; whether it was there. */
+async function unlinkDurably(path: string, dir: string): Promise<boolean> {
+  if (!(await unlinkIfPresent(fs, path))) return false;
+  await dirSync.durable(dirSync.changed(dir));
+  return true;
+}
+
 export async function cleanTodo(queueDir: string, id: number): Promise<void> {
   const layout = queueLayout(queueDir);
   // intd first: a crash in between leaves todo/N, which is simply preprocessed again.
-  if (await unlinkIfPresent(fs, layout.file("intd", id))) await fs.syncDir(layout.subdir("intd"));
-  if (await unlinkIfPresent(fs, layout.file("todo", id))) await fs.syncDir(layout.subdir("todo"));
+  await unlinkDurably(layout.file("intd", id), layout.subdir("intd"));
+  await unlinkDurably(layout.file("todo", id), layout.subdir("todo"));
 }
 
-/** Thrown by removeMessage while a file still refers to the message. */
-export class MessageInUseError extends Error {}
-
-/** Files that keep a message alive: while one exists, its mess file is still needed. */
-const REFERRING_FILES = ["todo", "info", "local", "remote", "bounce"] as const;
-
+/**
+ * The end of a delivered message: its mess file. The caller (send) has already removed, durably
+ * and in this order, todo/N and intd/N (cleanTodo, at preprocessing), the channel files, bounce/N
+ * and info/N, so nothing refers to the file any more; intd/N is not looked for again.
+ */
 export async function removeMessage(queueDir: string, id: number): Promise<void> {
   const layout = queueLayout(queueDir);
-  for (const name of REFERRING_FILES) {
-    if ((await lstatIfPresent(fs, layout.file(name, id))) !== undefined) {
-      throw new MessageInUseError(`message ${id} still has ${name}/; not removing it`);
-    }
-  }
-  await unlinkMessageFiles(layout, id);
+  await unlinkDurably(layout.file("mess", id), layout.splitDir("mess", id));
 }
 
 /** intd/N and mess/…/N, each directory fsync'd; the paths removed, relative to the queue. */

@@ -5,14 +5,17 @@ import { describe, expect, it } from "vitest";
 import { createActor, fromCallback, fromPromise, waitFor, type EventObject } from "xstate";
 import { queueEntryMachine, waitingUntil, type ChannelPassInput, type MarkInput } from "../../machines/queue-entry.js";
 
-function harness(overrides: { loadError?: Error & { corrupt?: true }; gone?: boolean } = {}) {
+type Outcome = "preprocessed" | "queued" | "gone";
+
+function harness(overrides: { loadError?: Error & { corrupt?: true }; outcome?: Outcome; status?: "K" | "D" } = {}) {
   const steps: string[] = [];
   let loads = 0;
   const machine = queueEntryMachine.provide({
     actors: {
       preprocess: fromPromise(async () => {
         steps.push("preprocess");
-        return overrides.gone === true ? "gone" : "queued";
+        const kind = overrides.outcome ?? "queued";
+        return kind === "preprocessed" ? { kind, entry: { birth: 1000, sender: "s@x", nextTry: { local: 1000, remote: null } } } : { kind };
       }),
       loadEntry: fromPromise(async () => {
         steps.push("load");
@@ -25,7 +28,7 @@ function harness(overrides: { loadError?: Error & { corrupt?: true }; gone?: boo
       }),
       deliverChannel: fromPromise<unknown, ChannelPassInput>(async ({ input }) => {
         steps.push(`deliver ${input.channel}`);
-        return { results: [{ offset: 0, recipient: "r@y", status: "K", report: "ok" }], nextTry: 9000 };
+        return { results: [{ offset: 0, recipient: "r@y", status: overrides.status ?? "K", report: "ok" }], nextTry: 9000, pending: 1 };
       }),
       markDone: fromPromise<unknown, MarkInput>(async ({ input }) => {
         steps.push(`mark ${input.results.length}`);
@@ -51,6 +54,18 @@ describe("queue-entry machine", () => {
     expect(steps).toEqual(["preprocess", "load", "wait 5000", "deliver remote", "mark 1", "bounce", "remove"]);
   });
 
+  it("a message preprocessed in this life goes straight to its channels, and bounces only after a permanent failure", async () => {
+    for (const [status, expected] of [
+      ["K", ["preprocess", "wait 1000", "deliver local", "mark 1", "remove"]],
+      ["D", ["preprocess", "wait 1000", "deliver local", "mark 1", "bounce", "remove"]],
+    ] as const) {
+      const { machine, steps } = harness({ outcome: "preprocessed", status });
+      const actor = createActor(machine, { input: { id: 7 } }).start();
+      await waitFor(actor, (s) => s.status === "done");
+      expect(steps).toEqual(expected);
+    }
+  });
+
   it("a corrupt file sends the entry to quarantine; any other failure holds off and starts again", async () => {
     const corrupt = harness({ loadError: Object.assign(new Error("info/7: not an F record"), { corrupt: true as const }) });
     const first = createActor(corrupt.machine, { input: { id: 7 } }).start();
@@ -65,7 +80,7 @@ describe("queue-entry machine", () => {
   });
 
   it("an entry whose files are gone (finished meanwhile) ends at once", async () => {
-    const { machine, steps } = harness({ gone: true });
+    const { machine, steps } = harness({ outcome: "gone" });
     const actor = createActor(machine, { input: { id: 9 } }).start();
     await waitFor(actor, (s) => s.status === "done");
     expect(steps).toEqual(["preprocess"]);
@@ -73,7 +88,7 @@ describe("queue-entry machine", () => {
 
   it("waitingUntil is the earliest next try while every channel only waits", () => {
     const { machine } = harness();
-    const waiting = machine.resolveState({ value: { channels: { local: "waiting", remote: "waiting" } }, context: { id: 1, birth: 0, sender: "", nextTry: { local: 300, remote: 200 }, pass: { local: null, remote: null }, problem: null } });
+    const waiting = machine.resolveState({ value: { channels: { local: "waiting", remote: "waiting" } }, context: { id: 1, birth: 0, sender: "", nextTry: { local: 300, remote: 200 }, pass: { local: null, remote: null }, problem: null, bounceDue: true } });
     expect(waitingUntil(waiting)).toBe(200);
     const busy = machine.resolveState({ value: { channels: { local: "delivering", remote: "waiting" } }, context: waiting.context });
     expect(waitingUntil(busy)).toBeUndefined();

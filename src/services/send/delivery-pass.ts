@@ -66,7 +66,7 @@ export async function deliverChannel(deps: PassDeps, input: ChannelPassInput): P
         }),
       );
     }
-    return { results: await Promise.all(deliveries), nextTry };
+    return { results: await Promise.all(deliveries), nextTry, pending: pending.length };
   } finally {
     lease.close();
   }

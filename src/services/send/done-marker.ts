@@ -1,14 +1,14 @@
 // Recording a channel pass's results, in qmail-send's order: for each permanent failure the
 // bounce block is appended to bounce/N first (so a crash can repeat a block, never lose one),
 // then every success and permanent failure gets its done marker — the record's T byte, at its
-// offset, overwritten with D — and the file is fsync'd. A channel with nothing left is unlinked;
-// otherwise its mtime becomes the next try, which is how the schedule survives a restart.
+// offset, overwritten with D — and the file is fsync'd. A channel with nothing left (the pass
+// knows how many were pending) is unlinked; otherwise its mtime becomes the next try, which is how
+// the schedule survives a restart.
 
 import type { SiteFs } from "../../io/fs.js";
 import type { DirSyncer } from "../../queue/dir-sync.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
 import type { MarkInput, MarkOutput } from "../../../machines/queue-entry.js";
-import { readChannelRecords } from "./queue-files.js";
 
 const DONE = Uint8Array.of(0x44);
 
@@ -36,7 +36,7 @@ export async function markDone(deps: DoneMarkerDeps, input: MarkInput): Promise<
       await fs.close(fh);
     }
   }
-  const remaining = (await readChannelRecords(fs, layout, input.id, input.channel)).filter((record) => !record.done).length;
+  const remaining = input.pending - finished.length;
   if (remaining === 0) {
     await fs.unlink(path);
     await deps.dirSync.durable(deps.dirSync.changed(layout.splitDir(input.channel, input.id)));

@@ -1,12 +1,16 @@
 // Preprocessing, qmail-send's first step for a new message: todo/N (written by enqueue) becomes
 // info/N (`F<sender>\0`; its mtime is the message's birth) plus local/N and remote/N (`T<rcpt>\0`
 // per recipient, after rewriting), every file fsync'd and its directory entry made durable before
-// todo/N and intd/N are removed. Old info/local/remote files are unlinked first, so a crash at
-// any point leaves todo/N to be preprocessed again from scratch (an entry always starts here, so
-// a half-written info/N next to todo/N is never mistaken for a preprocessed message). Logs `new msg N` and
-// `info msg N: bytes …`. A todo or mess file that cannot be used throws CorruptQueueFile.
+// todo/N and intd/N are removed. A crash at any point leaves todo/N to be preprocessed again from
+// scratch: the files are written with O_TRUNC over whatever an interrupted run left, and a channel
+// file this run does not write is unlinked first (an entry always starts here, so a half-written
+// info/N next to todo/N is never mistaken for a preprocessed message). Returns what it wrote —
+// birth (info/N's mtime), sender, the channels with recipients — so the entry need not read it
+// back. Logs `new msg N` and `info msg N: bytes …`. A todo or mess file that cannot be used throws
+// CorruptQueueFile.
 
-import { O_EXCL_CREATE, type SiteFs } from "../../io/fs.js";
+import { constants } from "node:fs";
+import type { SiteFs } from "../../io/fs.js";
 import type { DirSyncer } from "../../queue/dir-sync.js";
 import { escapeLogText } from "../../queue/log-text.js";
 import { lstatIfPresent, readIfPresent, unlinkIfPresent } from "../../io/optional-files.js";
@@ -64,47 +68,55 @@ function parseTodo(bytes: Buffer, id: number): TodoEnvelope {
   return { uid, pid, sender, recipients };
 }
 
-async function writeNewQueueFile(fs: SiteFs, path: string, bytes: Uint8Array): Promise<void> {
-  const fh = await fs.open(path, O_EXCL_CREATE, 0o600);
+const O_CREATE_TRUNCATE = constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY;
+
+/** Writes and fsyncs a queue file (replacing what an interrupted run left); its mtime. */
+async function writeQueueFile(fs: SiteFs, path: string, bytes: Uint8Array): Promise<number> {
+  const fh = await fs.open(path, O_CREATE_TRUNCATE, 0o600);
   try {
     await fs.write(fh, bytes);
     await fs.sync(fh);
+    return (await fs.fstat(fh)).mtimeMs;
   } finally {
     await fs.close(fh);
   }
 }
 
 const record = (lead: string, value: string): string => `${lead}${value}\0`;
+const CHANNELS = ["local", "remote"] as const;
 
 export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<PreprocessOutcome> {
   const { fs, layout, dirSync } = deps;
   const todo = await readIfPresent(fs, layout.file("todo", id));
   if (todo === undefined) {
     // Preprocessed earlier (info/N carries on), or finished since whoever listed it looked.
-    return (await lstatIfPresent(fs, layout.file("info", id))) === undefined ? "gone" : "queued";
+    return (await lstatIfPresent(fs, layout.file("info", id))) === undefined ? { kind: "gone" } : { kind: "queued" };
   }
   const envelope = parseTodo(todo, id);
   const mess = await lstatIfPresent(fs, layout.file("mess", id));
   if (mess === undefined) throw new CorruptQueueFile(`mess/${id}: missing`);
 
-  for (const name of ["local", "remote", "info"] as const) await unlinkIfPresent(fs, layout.file(name, id));
   const control = deps.rewrite();
   const channels: Record<Channel, string[]> = { local: [], remote: [] };
   for (const recipient of envelope.recipients) {
     const rewritten = rewriteRecipient(recipient, control);
     channels[rewritten.channel].push(record("T", rewritten.address));
   }
+  for (const channel of CHANNELS) {
+    if (channels[channel].length === 0) await unlinkIfPresent(fs, layout.file(channel, id));
+  }
 
-  await writeNewQueueFile(fs, layout.file("info", id), Buffer.from(record("F", envelope.sender)));
+  const birth = await writeQueueFile(fs, layout.file("info", id), Buffer.from(record("F", envelope.sender)));
   deps.log(`new msg ${id}`);
   deps.log(`info msg ${id}: bytes ${mess.size} from <${escapeLogText(envelope.sender)}> qp ${envelope.pid} uid ${envelope.uid}`);
   const written = [layout.splitDir("info", id)];
-  for (const channel of ["local", "remote"] as const) {
+  const nextTry: Record<Channel, number | null> = { local: null, remote: null };
+  for (const channel of CHANNELS) {
     if (channels[channel].length === 0) continue;
-    await writeNewQueueFile(fs, layout.file(channel, id), Buffer.from(channels[channel].join("")));
+    nextTry[channel] = await writeQueueFile(fs, layout.file(channel, id), Buffer.from(channels[channel].join("")));
     written.push(layout.splitDir(channel, id));
   }
   await Promise.all(written.map((dir) => dirSync.durable(dirSync.changed(dir))));
   await deps.cleanTodo(id);
-  return "queued";
+  return { kind: "preprocessed", entry: { birth, sender: envelope.sender, nextTry } };
 }
