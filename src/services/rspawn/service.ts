@@ -22,7 +22,7 @@
 // (default 5; 0 keeps none).
 
 import { networkInterfaces } from "node:os";
-import { fromPromise } from "xstate";
+import { fromPromise, type AnyActorRef } from "xstate";
 import type { StartService } from "../../../supervisors/service-module.js";
 import { clock } from "../../../supervisors/clock.js";
 import {
@@ -126,6 +126,74 @@ const start: StartService = async (context) => {
     return merged;
   };
 
+  // One attempt's live parts, found by its actor's id: the machine is provided once for the
+  // service, as `provide` copies the whole statechart and an attempt per delivery would pay for it.
+  interface Attempt {
+    readonly batch: readonly DeliverMessage[];
+    readonly message: Awaited<ReturnType<typeof openMessage>>;
+    readonly plan: Awaited<ReturnType<typeof planBatch>>;
+    readonly find: FindHostsSettings;
+    connection: SmtpConnection | undefined;
+    sessionKey: string;
+  }
+  const attempts = new Map<string, Attempt>();
+  const of = (actor: AnyActorRef | undefined): Attempt => {
+    const found = actor === undefined ? undefined : attempts.get(actor.id);
+    if (found === undefined) throw new Error(`no attempt for actor ${actor?.id ?? "?"}`);
+    return found;
+  };
+  const live = (attempt: Attempt): SmtpConnection => {
+    if (attempt.connection === undefined) throw new Error("not connected");
+    return attempt.connection;
+  };
+  const machine = remoteDeliveryMachine.provide({
+    actors: {
+      findHosts: fromPromise<HostsResult, void>(({ self }) => {
+        const { find, plan } = of(self._parent);
+        return findHosts(find, plan.route, plan.domain);
+      }),
+      connect: fromPromise<Connected, { destination: Destination; fresh: boolean }>(async ({ input, self }) => {
+        const attempt = of(self._parent);
+        attempt.sessionKey = attempt.plan.sessionKey(input.destination);
+        const kept = input.fresh ? undefined : pool.take(attempt.sessionKey);
+        if (kept !== undefined) {
+          attempt.connection = kept.connection;
+          return { kind: "reused", facts: kept.facts };
+        }
+        attempt.connection = await dial(input.destination, attempt.plan.connection, attempt.plan.check);
+        return attempt.connection === undefined ? { kind: "failed" } : { kind: "fresh" };
+      }),
+      exchange: fromPromise<Reply, { line: string | undefined }>(({ input, self }) => live(of(self._parent)).exchange(input.line)),
+      exchangeAll: fromPromise<Reply[], { lines: readonly string[] }>(({ input, self }) => live(of(self._parent)).exchangeAll(input.lines)),
+      sendBody: fromPromise<void, void>(({ self }) => {
+        const attempt = of(self._parent);
+        return attempt.message.send((bytes) => live(attempt).write(bytes));
+      }),
+      startTls: fromPromise<void, void>(({ self }) => {
+        const attempt = of(self._parent);
+        return live(attempt).startTls(attempt.plan.check);
+      }),
+      authenticate: fromPromise<Reply, { mechanisms: readonly string[] }>(({ input, self }) => {
+        const attempt = of(self._parent);
+        return authenticate(live(attempt), attempt.plan.route!.credentials!, input.mechanisms);
+      }),
+      qmtpSend: fromPromise<void, void>(({ self }) => {
+        const attempt = of(self._parent);
+        const recipients = attempt.batch.map((delivery) => delivery.recipient);
+        return sendQmtpPackage((bytes) => live(attempt).write(bytes), attempt.message, attempt.batch[0]!.sender, recipients);
+      }),
+      qmtpReplies: fromPromise<string[], { count: number }>(({ input, self }) => live(of(self._parent)).readNetstrings(input.count)),
+    },
+    actions: {
+      quit: ({ self }) => of(self).connection?.quit(),
+      hangUp: ({ self }) => of(self).connection?.close(),
+      keep: ({ self }, facts: SessionFacts) => {
+        const attempt = of(self);
+        if (attempt.connection !== undefined) pool.put(attempt.sessionKey, attempt.connection, facts);
+      },
+    },
+  });
+
   /** One transaction (or QMTP package) for `batch`. */
   const attempt = async (batch: readonly DeliverMessage[], actorKey: string | number): Promise<RemoteDeliveryResults> => {
     const first = batch[0]!;
@@ -135,42 +203,8 @@ const start: StartService = async (context) => {
     if (!message.complete) return { results: batch.map(() => ({ status: "D", report: "SMTP cannot transfer messages with partial final lines. (#5.6.2)\n" })), again: [] };
 
     const plan = await planBatch(fs, current, first.sender, first.recipient);
-
-    let connection: SmtpConnection | undefined;
-    let sessionKey = "";
-    const live = (): SmtpConnection => {
-      if (connection === undefined) throw new Error("not connected");
-      return connection;
-    };
-    const machine = remoteDeliveryMachine.provide({
-      actors: {
-        findHosts: fromPromise<HostsResult, void>(() => findHosts(current.find, plan.route, plan.domain)),
-        connect: fromPromise<Connected, { destination: Destination; fresh: boolean }>(async ({ input }) => {
-          sessionKey = plan.sessionKey(input.destination);
-          const kept = input.fresh ? undefined : pool.take(sessionKey);
-          if (kept !== undefined) {
-            connection = kept.connection;
-            return { kind: "reused", facts: kept.facts };
-          }
-          connection = await dial(input.destination, plan.connection, plan.check);
-          return connection === undefined ? { kind: "failed" } : { kind: "fresh" };
-        }),
-        exchange: fromPromise<Reply, { line: string | undefined }>(({ input }) => live().exchange(input.line)),
-        exchangeAll: fromPromise<Reply[], { lines: readonly string[] }>(({ input }) => live().exchangeAll(input.lines)),
-        sendBody: fromPromise<void, void>(() => message.send((bytes) => live().write(bytes))),
-        startTls: fromPromise<void, void>(() => live().startTls(plan.check)),
-        authenticate: fromPromise<Reply, { mechanisms: readonly string[] }>(({ input }) => authenticate(live(), plan.route!.credentials!, input.mechanisms)),
-        qmtpSend: fromPromise<void, void>(() => sendQmtpPackage((bytes) => live().write(bytes), message, first.sender, batch.map((delivery) => delivery.recipient))),
-        qmtpReplies: fromPromise<string[], { count: number }>(({ input }) => live().readNetstrings(input.count)),
-      },
-      actions: {
-        quit: () => connection?.quit(),
-        hangUp: () => connection?.close(),
-        keep: (_, facts: SessionFacts) => {
-          if (connection !== undefined) pool.put(sessionKey, connection, facts);
-        },
-      },
-    });
+    const id = `${context.actors.prefix}/dlv/${actorKey}`;
+    attempts.set(id, { batch, message, plan, find: current.find, connection: undefined, sessionKey: "" });
     return new Promise<RemoteDeliveryResults>((resolve, reject) => {
       const actor = context.actors.spawn("dlv", machine, {
         key: actorKey,
@@ -186,7 +220,7 @@ const start: StartService = async (context) => {
         },
       });
       actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!), error: reject });
-    });
+    }).finally(() => attempts.delete(id));
   };
 
   const batcher = new Batcher(BATCH_WINDOW_MS, BATCH_MAX, (batch) => deliverBatch(batch));
