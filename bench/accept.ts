@@ -1,5 +1,5 @@
-// SMTP accept into a durable queue: Postfix's smtp-source sends 2 KB messages (one SMTP session
-// each) with 20 and with 1 concurrent sessions to tsqmail's smtpd, to Postfix that only queues
+// SMTP accept into a durable queue: Postfix's smtp-source sends 2 KB and 100 KB messages (one SMTP
+// session each) with 20 and with 1 concurrent sessions to tsqmail's smtpd, to Postfix that only queues
 // (every transport deferred) and to Haraka that only queues (outbound delivery disabled), all on
 // loopback and in the same run, beside the disk's ceiling for qmail's commit protocol with as many
 // writers as sessions (lib/disk-ceiling.ts). Each system answers 250 only after its queue file is
@@ -22,7 +22,7 @@ import { BENCH_DOMAIN } from "./peers/tsqmail.js";
 const quick = process.argv.includes("--quick");
 const ROUNDS = quick ? 3 : 7;
 const SLICE_SECONDS = quick ? 1.5 : 3;
-const MESSAGE_BYTES = 2048;
+const MESSAGE_BYTES = [2048, 102_400] as const;
 const SESSIONS = [20, 1] as const;
 
 interface SettingResult extends RoundsResult {
@@ -33,14 +33,14 @@ interface SettingResult extends RoundsResult {
 const machine = describeMachine();
 const tools = postfixTools();
 
-function measure(systems: readonly System[], sessions: number): Promise<RoundsResult> {
+function measure(systems: readonly System[], sessions: number, bytes: number): Promise<RoundsResult> {
   const contenders: Contender[] = systems.map((system) => ({
     name: system.name,
     cpuMs: () => system.cpuMs(),
     slice: (messages: number) =>
-      smtpSourceRate(tools, { port: system.port, sessions, messages, bytes: MESSAGE_BYTES, sender: "bench@sender.test", recipient: `rcpt@${BENCH_DOMAIN}` }),
+      smtpSourceRate(tools, { port: system.port, sessions, messages, bytes, sender: "bench@sender.test", recipient: `rcpt@${BENCH_DOMAIN}` }),
   }));
-  contenders.push({ name: "ceiling", cpuMs: ownCpuMs, slice: (messages) => diskCeilingRate(sessions, messages, MESSAGE_BYTES) });
+  contenders.push({ name: "ceiling", cpuMs: ownCpuMs, slice: (messages) => diskCeilingRate(sessions, messages, bytes) });
   const plan = { rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, calibrationMessages: Math.max(40, sessions * 4), minMessages: sessions * 4, maxMessages: 20_000 };
   return interleavedRounds(contenders, plan);
 }
@@ -50,7 +50,9 @@ const results: SettingResult[] = [];
 const queued: Record<string, { sent: number; queued: number }> = {};
 try {
   for (const [name, why] of Object.entries(missing)) console.log(`${name}: not measured: ${why}`);
-  for (const sessions of SESSIONS) results.push({ sessions, bytes: MESSAGE_BYTES, ...(await measure(systems, sessions)) });
+  for (const bytes of MESSAGE_BYTES) {
+    for (const sessions of SESSIONS) results.push({ sessions, bytes, ...(await measure(systems, sessions, bytes)) });
+  }
   // Postfix's qmgr may still be moving the last messages between its queues.
   await sleep(1000);
   for (const system of systems) {

@@ -5,28 +5,29 @@
 // `nodes=cpus` (Haraka's own advice for throughput). Every client is a relay client, so each message
 // goes through Haraka's durable outbound queue (written with an fsync per file, then renamed):
 // mode "queue" keeps it there (outbound delivery disabled), mode "relay" delivers it to a sink on
-// loopback (the plugin answers get_mx, so no DNS is asked).
+// loopback (the plugin answers get_mx, so no DNS is asked). `launchHaraka` starts it again on an
+// instance's dir after `kill` (a SIGKILL of the whole tree), for the recovery bench.
 
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { closeSync, cpSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { waitForGreeting } from "../lib/ports.js";
-import { processTree } from "../lib/proc-tree.js";
+import { serving, type Launched } from "../lib/launched.js";
+import { killTree, processTree } from "../lib/proc-tree.js";
 
 const INSTALL = fileURLToPath(new URL("../.cache/haraka/", import.meta.url));
 const VERSION = "3.3.4";
 
 export type HarakaMode = { readonly kind: "queue" } | { readonly kind: "relay"; readonly sinkPort: number };
 
-export interface HarakaInstance {
-  readonly port: number;
+export interface HarakaInstance extends Launched {
   /** The cluster master's pid: the root of the instance's process tree. */
   readonly pid: number;
   readonly dir: string;
   readonly queueDir: string;
   readonly logFile: string;
+  /** A graceful stop; removes the dir. */
   stop(): Promise<void>;
 }
 
@@ -61,43 +62,56 @@ exports.hook_get_mx = function (next, hmail, domain) {
 };
 `;
 
-export async function startHaraka(port: number, mode: HarakaMode): Promise<HarakaInstance> {
-  const bin = installHaraka();
+/** Makes an instance's temp dir: Haraka's shipped config with the bench's changes, the plugin, the queue. */
+function prepareHaraka(bin: string, port: number, mode: HarakaMode): string {
   const dir = mkdtempSync(join(tmpdir(), "tsqmail-bench-haraka-"));
   const config = join(dir, "config");
-  const queueDir = join(dir, "queue");
   // Haraka's shipped config first: its code reads defaults (the greeting, limits) from these files.
   cpSync(join(dirname(bin), "..", "config"), config, { recursive: true });
   mkdirSync(join(dir, "plugins"));
-  mkdirSync(queueDir);
+  mkdirSync(join(dir, "queue"));
   writeFileSync(join(dir, "plugins", "bench.js"), PLUGIN);
   writeFileSync(join(config, "plugins"), "bench\n");
   writeFileSync(join(config, "smtp.ini"), `listen=127.0.0.1:${port}\nnodes=cpus\n`);
   writeFileSync(join(config, "me"), "haraka.bench.test\n");
   writeFileSync(join(config, "outbound.ini"), mode.kind === "queue" ? "disabled=true\n" : "enable_tls=false\n");
-  writeFileSync(join(config, "queue_dir"), `${queueDir}\n`);
+  writeFileSync(join(config, "queue_dir"), `${join(dir, "queue")}\n`);
   // Haraka logs every transaction at info; warn keeps its log to what went wrong.
   writeFileSync(join(config, "log.ini"), "[main]\nlevel=warn\n");
+  // The sink's port for get_mx, read by the plugin ("relay" mode only).
+  writeFileSync(join(dir, "sink-port"), mode.kind === "relay" ? String(mode.sinkPort) : "");
+  return dir;
+}
 
+/** Starts Haraka's cluster master on a prepared dir; does not wait for it to serve. */
+export function launchHaraka(port: number, dir: string): HarakaInstance {
+  const bin = installHaraka();
   const logFile = join(dir, "haraka.log");
   const log = openSync(logFile, "a");
-  const env = { ...process.env, BENCH_SINK_PORT: mode.kind === "relay" ? String(mode.sinkPort) : "" };
+  const env = { ...process.env, BENCH_SINK_PORT: readFileSync(join(dir, "sink-port"), "utf8") };
   // In this process's group, so an interrupted bench (Ctrl-C) takes Haraka down with it.
   const master = spawn(process.execPath, [bin, "-c", dir], { env, stdio: ["ignore", log, log] });
   closeSync(log);
   const exited = new Promise<void>((resolve) => master.once("exit", () => resolve()));
-  const instance: HarakaInstance = { port, pid: master.pid ?? -1, dir, queueDir, logFile, stop: () => stopTree(master, exited, dir) };
-  try {
-    const died = exited.then(() => {
-      throw new Error(`Haraka exited:\n${tail(logFile)}`);
-    });
-    died.catch(() => {});
-    await Promise.race([waitForGreeting(port, 30_000, `Haraka on port ${port}`), died]);
-  } catch (error) {
-    await instance.stop();
-    throw error;
-  }
-  return instance;
+  return {
+    port,
+    pid: master.pid ?? -1,
+    dir,
+    queueDir: join(dir, "queue"),
+    logFile,
+    exited,
+    kill: async () => {
+      // Only while it runs: a pid that has exited may already name another process.
+      if (master.exitCode === null && master.signalCode === null) killTree(master.pid!);
+      await exited;
+    },
+    stop: () => stopTree(master, exited, dir),
+    exitReason: () => `Haraka exited:\n${tail(logFile)}`,
+  };
+}
+
+export async function startHaraka(port: number, mode: HarakaMode): Promise<HarakaInstance> {
+  return serving(launchHaraka(port, prepareHaraka(installHaraka(), port, mode)), "Haraka", 30_000);
 }
 
 function tail(file: string): string {

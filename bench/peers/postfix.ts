@@ -2,8 +2,9 @@
 // is fetched with `apt-get download` into bench/.cache/ and unpacked there with `dpkg -x`. Each
 // instance lives in its own temp dir (config, queue, mailboxes, log) and listens on one loopback
 // port, in one of three modes: accept-only (queues durably, defers every transport), Maildir
-// delivery to one virtual user, or relay to a sink on loopback. Needs root: master runs the
-// daemons as the `postfix` user, created here with the `postdrop` group if missing.
+// delivery to one virtual user, or relay to a sink on loopback. `launchPostfix` starts master again
+// on an instance's dir after `kill` (a SIGKILL of the whole tree), for the recovery bench. Needs
+// root: master runs the daemons as the `postfix` user, created here with the `postdrop` group if missing.
 //
 // The machine has no network and an unreachable resolver, so every setting that could make
 // Postfix ask DNS or NIS is turned off (client name lookup, MX lookup, alias and recipient maps);
@@ -16,7 +17,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { unpackPostfixInto } from "../../test/net/postfix-tools.js";
-import { waitForGreeting } from "../lib/ports.js";
+import { serving, type Launched } from "../lib/launched.js";
+import { killTree } from "../lib/proc-tree.js";
 
 const CACHE = fileURLToPath(new URL("../.cache/", import.meta.url));
 const UNPACKED = join(CACHE, "postfix");
@@ -26,8 +28,7 @@ export type PostfixMode =
   | { readonly kind: "maildir"; readonly domain: string }
   | { readonly kind: "relay"; readonly sinkPort: number };
 
-export interface PostfixInstance {
-  readonly port: number;
+export interface PostfixInstance extends Launched {
   /** master's pid: the root of the instance's process tree. */
   readonly pid: number;
   readonly dir: string;
@@ -35,7 +36,13 @@ export interface PostfixInstance {
   /** The Maildir every message for the maildir mode's domain goes to. */
   readonly maildir: string;
   readonly logFile: string;
+  /** A graceful stop; removes the dir. */
   stop(): Promise<void>;
+}
+
+export interface PostfixOptions {
+  /** master.cf's process limit for smtpd: Postfix serves each SMTP connection in its own smtpd. */
+  readonly smtpdLimit?: number;
 }
 
 export interface PostfixTools {
@@ -131,9 +138,9 @@ function mainCf(tree: string, dir: string, mode: PostfixMode, postfixUid: number
   }
 }
 
-function masterCf(port: number): string {
+function masterCf(port: number, smtpdLimit: number): string {
   const services = [
-    `127.0.0.1:${port} inet n - n - 100 smtpd`,
+    `127.0.0.1:${port} inet n - n - ${smtpdLimit} smtpd`,
     "postlog unix-dgram n - n - 1 postlogd",
     "pickup unix n - n 60 1 pickup",
     "cleanup unix n - n - 0 cleanup",
@@ -159,9 +166,8 @@ function masterCf(port: number): string {
   return services.join("\n");
 }
 
-/** Starts master in the foreground (-d) in a fresh temp dir; resolves once smtpd greets. */
-export async function startPostfix(port: number, mode: PostfixMode): Promise<PostfixInstance> {
-  const tree = unpackPostfix();
+/** Makes an instance's temp dir: config, queue, mailboxes. Returns the dir. */
+function preparePostfix(tree: string, port: number, mode: PostfixMode, options: PostfixOptions): string {
   ensureAccounts();
   const uid = idOf("-u", "postfix");
   const gid = idOf("-g", "postfix");
@@ -174,7 +180,7 @@ export async function startPostfix(port: number, mode: PostfixMode): Promise<Pos
   const queue = join(dir, "queue");
   mkdirSync(conf);
   writeFileSync(join(conf, "main.cf"), `${mainCf(tree, dir, mode, uid, gid)}\n`);
-  writeFileSync(join(conf, "master.cf"), `${masterCf(port)}\n`);
+  writeFileSync(join(conf, "master.cf"), `${masterCf(port, options.smtpdLimit ?? 100)}\n`);
   mkdirSync(queue);
   for (const sub of ["active", "bounce", "corrupt", "defer", "deferred", "flush", "hold", "incoming", "private", "saved", "trace"]) {
     mkdirSync(join(queue, sub), { mode: 0o700 });
@@ -189,7 +195,13 @@ export async function startPostfix(port: number, mode: PostfixMode): Promise<Pos
     mkdirSync(join(dir, owned), { mode: 0o700 });
     chownSync(join(dir, owned), uid, gid);
   }
+  return dir;
+}
 
+/** Starts master in the foreground (-d) on a prepared dir; does not wait for it to serve. */
+export function launchPostfix(port: number, dir: string): PostfixInstance {
+  const tree = unpackPostfix();
+  const conf = join(dir, "conf");
   const logFile = join(dir, "maillog");
   const master = spawn(join(libDir(tree), "sbin", "master"), ["-c", conf, "-d"], { env: toolEnv(tree), stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
@@ -199,23 +211,25 @@ export async function startPostfix(port: number, mode: PostfixMode): Promise<Pos
     port,
     pid: master.pid ?? -1,
     dir,
-    queueDir: queue,
+    queueDir: join(dir, "queue"),
     maildir: join(dir, "mail", "bench", "Maildir"),
     logFile,
+    exited,
+    kill: async () => {
+      // Only while it runs: a pid that has exited may already name another process.
+      if (master.exitCode === null && master.signalCode === null) killTree(master.pid!);
+      await exited;
+    },
     stop: () => stopMaster(master, exited, dir),
+    exitReason: () => `Postfix master exited: ${stderr.trim()}\n${lastLogLines(logFile)}`,
   };
-  try {
-    // Master exiting before smtpd greets is a failed start; after that, it is stop's business.
-    const died = exited.then(() => {
-      throw new Error(`Postfix master exited: ${stderr.trim()}\n${lastLogLines(logFile)}`);
-    });
-    died.catch(() => {});
-    await Promise.race([waitForGreeting(port, 20_000, `Postfix smtpd on port ${port}`), died]);
-  } catch (error) {
-    await instance.stop();
-    throw error;
-  }
   return instance;
+}
+
+/** Starts master in a fresh temp dir; resolves once smtpd greets. */
+export async function startPostfix(port: number, mode: PostfixMode, options: PostfixOptions = {}): Promise<PostfixInstance> {
+  const tree = unpackPostfix();
+  return serving(launchPostfix(port, preparePostfix(tree, port, mode, options)), "Postfix smtpd", 20_000);
 }
 
 export function lastLogLines(file: string): string {
