@@ -7,13 +7,15 @@
 //                 ├─ data              354, the body streamed into the queue → 250 ok … / 4xx 5xx
 //                 └─ tls               220, handshake, then every piece of session state forgotten
 //
-// The machine pulls its input: each state that wants a line invokes `readLine`, so a pipelined
-// command is only read once the previous one is answered, and bytes a client sent after STARTTLS
-// are never parsed (`startTls` discards them — security.md §1.2). Replies go out through the
-// `reply` action, in order; the service's implementation writes them; `note` marks what the
-// s/qmail-style log records (who, what, result). Pure: imports only xstate and the syntax
-// helpers; the service provides readLine, receiveMessage, startTls, checkPassword, checkSender
-// and checkRecipient.
+// The machine pulls its input: each state that wants a line asks for one on entry
+// (`requestLine`), and the service answers with exactly one LINE, OVERLONG, TIMEOUT or CLOSED
+// event, which only the state that asked handles. So a pipelined command is only read once the
+// previous one is answered, and bytes a client sent after STARTTLS are never parsed (`startTls`
+// discards them — security.md §1.2). Asking is an action, not an invoked actor: a line costs an
+// event, not a child actor. Replies go out through the `reply` action, in order; the service's
+// implementation writes them; `note` marks what the s/qmail-style log records (who, what,
+// result). Pure: imports only xstate and the syntax helpers; the service provides requestLine,
+// reply, note, receiveMessage, startTls, checkPassword, checkSender and checkRecipient.
 
 import { assign, fromPromise, setup } from "xstate";
 import { decodeBase64, encodeBase64, parseAddress, parseCommand, plainCredentials, type Command, type Credentials, type SplitLine } from "./smtp-syntax.js";
@@ -63,6 +65,25 @@ export type ReadResult =
   | { readonly kind: "overlong" }
   | { readonly kind: "timeout" }
   | { readonly kind: "closed" };
+
+/** The answer to one `requestLine`: the line (split as the request asked), or why there is none. */
+export type InputEvent =
+  | ({ readonly type: "LINE" } & SplitLine)
+  | { readonly type: "OVERLONG" }
+  | { readonly type: "TIMEOUT" }
+  | { readonly type: "CLOSED" };
+
+// Shared, as the machine never changes an event: a read that has no line allocates nothing.
+const NO_LINE = {
+  overlong: { type: "OVERLONG" },
+  timeout: { type: "TIMEOUT" },
+  closed: { type: "CLOSED" },
+} as const satisfies Record<Exclude<ReadResult["kind"], "line">, InputEvent>;
+
+/** The event that answers a request with `result`. */
+export function inputEvent(result: ReadResult): InputEvent {
+  return result.kind === "line" ? { type: "LINE", text: result.text, ...(result.response === undefined ? {} : { response: result.response }) } : NO_LINE[result.kind];
+}
 
 export interface MessageInput {
   readonly sender: string;
@@ -128,7 +149,10 @@ interface PendingAuth {
   readonly challenge?: string;
 }
 
-export interface SmtpSessionContext extends SmtpSessionInput {
+// Few keys, the settings under one: XState copies the context at every assign, and an object of
+// 20 or more keys copied so is a slow dictionary (≈ 1.6 KB a session, re-made per assign).
+export interface SmtpSessionContext {
+  readonly settings: SmtpSessionInput;
   readonly command: Command;
   readonly helo: string | undefined;
   readonly sender: string | undefined;
@@ -194,48 +218,48 @@ const pending = <I, O>() => fromPromise<O, I>(() => new Promise<O>(() => {}));
 
 /** The mechanisms EHLO offers and AUTH accepts now: PLAIN and LOGIN only inside TLS unless allowed in clear. */
 export function offeredMechanisms(context: SmtpSessionContext): AuthMechanism[] {
-  const { mechanisms, cleartext } = context.auth;
+  const { mechanisms, cleartext } = context.settings.auth;
   return mechanisms.filter((mechanism) => mechanism === "CRAM-MD5" || cleartext || context.tlsActive);
 }
 
 function ehloLines(context: SmtpSessionContext): string {
-  const lines = [context.greeting, "PIPELINING", "8BITMIME"];
-  if (context.tls.offered && !context.tlsActive) lines.push("STARTTLS");
+  const lines = [context.settings.greeting, "PIPELINING", "8BITMIME"];
+  if (context.settings.tls.offered && !context.tlsActive) lines.push("STARTTLS");
   const mechanisms = offeredMechanisms(context);
   if (mechanisms.length > 0 && context.authUser === undefined) lines.push(`AUTH ${mechanisms.join(" ")}`);
-  lines.push("SMTPUTF8", `SIZE ${context.databytes}`);
+  lines.push("SMTPUTF8", `SIZE ${context.settings.databytes}`);
   return lines.map((line, i) => `250${i === lines.length - 1 ? " " : "-"}${line}`).join("\r\n");
 }
 
 /** MAIL's reply when it is refused before the provided checks; else the sender to check. */
 function mailVerdict(context: SmtpSessionContext): string | { sender: string } {
-  if (context.tls.required && !context.tlsActive) return REPLIES.tlsRequired;
-  if (context.auth.required && context.authUser === undefined) return REPLIES.authRequired;
+  if (context.settings.tls.required && !context.tlsActive) return REPLIES.tlsRequired;
+  if (context.settings.auth.required && context.authUser === undefined) return REPLIES.authRequired;
   const parsed = parseAddress(context.command.argument, false);
   if (parsed === undefined) return REPLIES.syntax;
   const size = parsed.parameters.get("SIZE");
   if (size !== undefined) {
     if (!/^\d{1,20}$/.test(size)) return REPLIES.syntax;
-    if (context.databytes > 0 && Number(size) > context.databytes) return REPLIES.tooBig;
+    if (context.settings.databytes > 0 && Number(size) > context.settings.databytes) return REPLIES.tooBig;
   }
   return { sender: parsed.address };
 }
 
 /** RELAYCLIENT, AUTH (which s/qmail treats as RELAYCLIENT="") or a trusted client certificate: relaying allowed, filters relaxed. */
 export function mayRelay(context: SmtpSessionContext): boolean {
-  return context.relayClient !== undefined || context.authUser !== undefined || (context.tls.certificateRelay && context.clientDn !== undefined);
+  return context.settings.relayClient !== undefined || context.authUser !== undefined || (context.settings.tls.certificateRelay && context.clientDn !== undefined);
 }
 
 /** Tarpitting applies: a non-relay client, TARPITCOUNT set. */
-const tarpitted = (context: SmtpSessionContext): boolean => context.tarpit !== undefined && !mayRelay(context);
+const tarpitted = (context: SmtpSessionContext): boolean => context.settings.tarpit !== undefined && !mayRelay(context);
 
 /** RCPT's reply when it is refused before any provided check runs; else the address to check. */
 function rcptVerdict(context: SmtpSessionContext): string | { address: string } {
   if (context.sender === undefined) return REPLIES.mailFirst;
   const parsed = parseAddress(context.command.argument, true);
   if (parsed === undefined) return REPLIES.syntax;
-  if (context.recipients.length >= context.maxRecipients) return REPLIES.tooManyRecipients;
-  if (tarpitted(context) && context.unknownRecipients >= context.tarpit!.count) return REPLIES.tooManyRecipients;
+  if (context.recipients.length >= context.settings.maxRecipients) return REPLIES.tooManyRecipients;
+  if (tarpitted(context) && context.unknownRecipients >= context.settings.tarpit!.count) return REPLIES.tooManyRecipients;
   return { address: parsed.address };
 }
 
@@ -300,13 +324,9 @@ export const smtpSessionMachine = setup({
   types: {
     input: {} as SmtpSessionInput,
     context: {} as SmtpSessionContext,
+    events: {} as InputEvent,
   },
   actors: {
-    /**
-     * The next line from the client, CR LF removed; waits at most timeoutsmtpd. Split as
-     * splitCommandLine does, or, with `exchange`, all of it a response (responseLine).
-     */
-    readLine: pending<{ readonly exchange: boolean } | undefined, ReadResult>(),
     /** DATA: reads the body up to CRLF.CRLF and streams it into the queue. */
     receiveMessage: pending<MessageInput, MessageOutcome>(),
     /** Discards every byte read so far, then does the server side of the TLS handshake. */
@@ -317,6 +337,12 @@ export const smtpSessionMachine = setup({
     checkRecipient: pending<RecipientCheck, RecipientVerdict>(),
   },
   actions: {
+    /**
+     * Asks for the next line from the client, CR LF removed, within timeoutsmtpd; the answer is
+     * one InputEvent. Split as splitCommandLine does, or, with `exchange`, all of it a response
+     * (responseLine).
+     */
+    requestLine: (_, _params: { readonly exchange: boolean }) => {},
     /** Writes one reply (lines joined by CR LF, without the last CR LF). */
     reply: (_, _params: { text: string }) => {},
     /** Records a decision for the log. */
@@ -325,13 +351,13 @@ export const smtpSessionMachine = setup({
     clearTransaction: assign({ sender: undefined, recipients: () => [], rcptRefusal: undefined, rcptCount: 0 }),
   },
   delays: {
-    authFailure: ({ context }) => context.auth.failureDelayMs,
-    tarpit: ({ context }) => context.tarpit?.delayMs ?? 0,
+    authFailure: ({ context }) => context.settings.auth.failureDelayMs,
+    tarpit: ({ context }) => context.settings.tarpit?.delayMs ?? 0,
   },
 }).createMachine({
   id: "smtp-session",
   context: ({ input }) => ({
-    ...input,
+    settings: input,
     command: { verb: "", argument: "" },
     helo: undefined,
     sender: undefined,
@@ -351,29 +377,27 @@ export const smtpSessionMachine = setup({
     queued: 0,
   }),
   initial: "commands",
-  entry: { type: "reply" as const, params: ({ context }) => ({ text: `220 ${context.greeting} ESMTP` }) },
+  entry: { type: "reply" as const, params: ({ context }) => ({ text: `220 ${context.settings.greeting} ESMTP` }) },
   states: {
     commands: {
       initial: "reading",
       states: {
         reading: {
-          invoke: {
-            src: "readLine",
-            onDone: [
-              { guard: ({ event }) => event.output.kind === "line", target: "dispatching", actions: assign(({ event }) => ({ command: parseCommand((event.output as SplitLine).text), authResponse: (event.output as SplitLine).response })) },
-              { guard: ({ event }) => event.output.kind === "overlong", target: "erred", actions: { type: "reply" as const, params: { text: REPLIES.lineTooLong } } },
-              { guard: ({ event }) => event.output.kind === "timeout", target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.timeout } } },
-              { target: "#smtp-session.closed" },
-            ],
+          entry: { type: "requestLine" as const, params: { exchange: false } },
+          on: {
+            LINE: { target: "dispatching", actions: assign(({ event }) => ({ command: parseCommand(event.text), authResponse: event.response })) },
+            OVERLONG: { target: "erred", actions: { type: "reply" as const, params: { text: REPLIES.lineTooLong } } },
+            TIMEOUT: { target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.timeout } } },
+            CLOSED: { target: "#smtp-session.closed" },
           },
         },
         dispatching: {
           always: [
-            { guard: ({ context }) => context.command.verb === "QUIT", target: "#smtp-session.closed", actions: { type: "reply" as const, params: ({ context }) => ({ text: `221 ${context.greeting}` }) } },
+            { guard: ({ context }) => context.command.verb === "QUIT", target: "#smtp-session.closed", actions: { type: "reply" as const, params: ({ context }) => ({ text: `221 ${context.settings.greeting}` }) } },
             {
               guard: ({ context }) => context.command.verb === "HELO",
               target: "reading",
-              actions: [assign({ helo: ({ context }) => context.command.argument }), "clearTransaction", { type: "reply" as const, params: ({ context }) => ({ text: `250 ${context.greeting}` }) }],
+              actions: [assign({ helo: ({ context }) => context.command.argument }), "clearTransaction", { type: "reply" as const, params: ({ context }) => ({ text: `250 ${context.settings.greeting}` }) }],
             },
             {
               guard: ({ context }) => context.command.verb === "EHLO",
@@ -397,7 +421,7 @@ export const smtpSessionMachine = setup({
           // them is probing or confused, and is dropped rather than served forever.
           entry: assign({ errors: ({ context }) => context.errors + 1 }),
           always: [
-            { guard: ({ context }) => context.errors >= context.maxErrors, target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.tooManyErrors } } },
+            { guard: ({ context }) => context.errors >= context.settings.maxErrors, target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.tooManyErrors } } },
             { target: "reading" },
           ],
         },
@@ -467,7 +491,7 @@ export const smtpSessionMachine = setup({
             },
             {
               // TARPITCOUNT: from the n-th RCPT of a transaction on, each answer waits TARPITDELAY.
-              guard: ({ context }) => tarpitted(context) && context.rcptCount + 1 >= context.tarpit!.count && context.tarpit!.delayMs > 0,
+              guard: ({ context }) => tarpitted(context) && context.rcptCount + 1 >= context.settings.tarpit!.count && context.settings.tarpit!.delayMs > 0,
               target: "tarpitting",
               actions: assign({ rcptCount: ({ context }) => context.rcptCount + 1 }),
             },
@@ -487,7 +511,7 @@ export const smtpSessionMachine = setup({
                 target: "reading",
                 actions: [
                   // RELAYCLIENT's value is appended to every recipient (qmail's relay suffix).
-                  assign({ recipients: ({ context, event }) => [...context.recipients, (event.output as { address: string }).address + (context.relayClient ?? "")] }),
+                  assign({ recipients: ({ context, event }) => [...context.recipients, (event.output as { address: string }).address + (context.settings.relayClient ?? "")] }),
                   { type: "reply" as const, params: { text: "250 ok" } },
                 ],
               },
@@ -504,8 +528,8 @@ export const smtpSessionMachine = setup({
                 target: "reading",
                 actions: [
                   assign({ unknownRecipients: ({ context }) => context.unknownRecipients + 1 }),
-                  { type: "reply" as const, params: ({ context }) => ({ text: context.recipients450 ? REPLIES.unknownRecipient450 : REPLIES.unknownRecipient }) },
-                  { type: "note" as const, params: ({ context }) => ({ result: context.recipients450 ? ("Deferred" as const) : ("Reject" as const), what: "RCPT" as const, reason: "Failed_Rcptto", recipient: (rcptVerdict(context) as { address: string }).address }) },
+                  { type: "reply" as const, params: ({ context }) => ({ text: context.settings.recipients450 ? REPLIES.unknownRecipient450 : REPLIES.unknownRecipient }) },
+                  { type: "note" as const, params: ({ context }) => ({ result: context.settings.recipients450 ? ("Deferred" as const) : ("Reject" as const), what: "RCPT" as const, reason: "Failed_Rcptto", recipient: (rcptVerdict(context) as { address: string }).address }) },
                 ],
               },
               {
@@ -525,7 +549,7 @@ export const smtpSessionMachine = setup({
             { guard: ({ context }) => context.recipients.length === 0, target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.rcptFirst } } },
             {
               // TARPITDELAY=999: a client that ran into the tarpit may not send at all.
-              guard: ({ context }) => tarpitted(context) && context.tarpit!.refuseData && context.unknownRecipients >= context.tarpit!.count,
+              guard: ({ context }) => tarpitted(context) && context.settings.tarpit!.refuseData && context.unknownRecipients >= context.settings.tarpit!.count,
               target: "#smtp-session.closed",
               actions: [
                 { type: "reply" as const, params: { text: REPLIES.dataRefused } },
@@ -545,7 +569,7 @@ export const smtpSessionMachine = setup({
               tls: context.tlsActive,
               authUser: context.authUser,
               authProtocol: context.authProtocol,
-              databytes: context.databytes,
+              databytes: context.settings.databytes,
             }),
             onDone: [
               // After a bare line end, a timeout or a lost connection nothing more is read: the
@@ -574,7 +598,7 @@ export const smtpSessionMachine = setup({
         starttls: {
           always: [
             { guard: ({ context }) => context.tlsActive, target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.tlsActive } } },
-            { guard: ({ context }) => !context.tls.offered, target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.tlsUnavailable } } },
+            { guard: ({ context }) => !context.settings.tls.offered, target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.tlsUnavailable } } },
             { target: "handshake", actions: { type: "reply" as const, params: { text: REPLIES.tlsReady } } },
           ],
         },
@@ -610,7 +634,7 @@ export const smtpSessionMachine = setup({
                   pendingAuth: ({ context }) => ({
                     mechanism: "CRAM-MD5" as const,
                     // RFC 2195: a fresh, unpredictable challenge per attempt.
-                    challenge: `<${crypto.randomUUID()}.${context.challengeCount + 1}@${context.auth.challengeHost}>`,
+                    challenge: `<${crypto.randomUUID()}.${context.challengeCount + 1}@${context.settings.auth.challengeHost}>`,
                   }),
                 }),
                 { type: "reply" as const, params: ({ context }) => ({ text: `334 ${encodeBase64(context.pendingAuth!.challenge!)}` }) },
@@ -632,15 +656,12 @@ export const smtpSessionMachine = setup({
           ],
         },
         awaiting: {
-          invoke: {
-            src: "readLine",
-            input: { exchange: true },
-            onDone: [
-              { guard: ({ event }) => event.output.kind === "line", target: "decoding", actions: assign({ authResponse: ({ event }) => (event.output as SplitLine).response }) },
-              { guard: ({ event }) => event.output.kind === "timeout", target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.timeout } } },
-              { guard: ({ event }) => event.output.kind === "overlong", target: "#smtp-session.commands.reading", actions: { type: "reply" as const, params: { text: REPLIES.authMalformed } } },
-              { target: "#smtp-session.closed" },
-            ],
+          entry: { type: "requestLine" as const, params: { exchange: true } },
+          on: {
+            LINE: { target: "decoding", actions: assign({ authResponse: ({ event }) => event.response }) },
+            TIMEOUT: { target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: REPLIES.timeout } } },
+            OVERLONG: { target: "#smtp-session.commands.reading", actions: { type: "reply" as const, params: { text: REPLIES.authMalformed } } },
+            CLOSED: { target: "#smtp-session.closed" },
           },
         },
         decoding: {

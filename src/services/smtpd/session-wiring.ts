@@ -2,11 +2,12 @@
 // connection: `provide` copies the whole statechart (≈ 45 KB of heap), which for 1 000 idle
 // connections would be most of their cost. Each implementation finds its connection's I/O by
 // the session actor's id (`self` for actions, `self._parent` for the actors the session invokes).
+// A line is asked for by an action (`requestLine`) and comes back as an event to the session.
 
 import type { X509Certificate } from "node:crypto";
 import type { SecureContext } from "node:tls";
 import { fromPromise, type AnyActorRef } from "xstate";
-import { smtpSessionMachine, type PasswordCheck } from "../../../machines/smtp-session.js";
+import { inputEvent, smtpSessionMachine, type PasswordCheck } from "../../../machines/smtp-session.js";
 import { responseLine, splitCommandLine } from "../../../machines/smtp-syntax.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { WakeMessage } from "../../messages.js";
@@ -65,8 +66,20 @@ export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMa
     if (connection === undefined) throw new Error(`no connection for actor ${actor?.id ?? "?"}`);
     return connection;
   };
+  // The send service needs one wake per turn of the event loop, however many messages were
+  // queued in it: a message to another thread is not free.
+  let wakeQueued = false;
+  const wakeSend = (): void => {
+    wakeQueued = false;
+    parts.send("send", { type: "wake" } satisfies WakeMessage);
+  };
   return smtpSessionMachine.provide({
     actions: {
+      requestLine: ({ self }, { exchange }) =>
+        of(self).stream.requestLine(exchange ? responseLine : splitCommandLine, (result) => {
+          // A session stopped from outside (svc -d) may still get its socket's close: not an event for anyone.
+          if (self.getSnapshot().status === "active") self.send(inputEvent(result));
+        }),
       reply: ({ self }, { text }) => {
         const connection = of(self);
         connection.stream.write(text);
@@ -78,7 +91,6 @@ export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMa
       },
     },
     actors: {
-      readLine: fromPromise(({ self, input }) => of(self._parent).stream.readLine(input?.exchange === true ? responseLine : splitCommandLine)),
       receiveMessage: fromPromise(async ({ self, input: message }) => {
         const { stream, env } = of(self._parent);
         const received = receivedHeader(
@@ -96,8 +108,11 @@ export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMa
         // A QMAILQUEUE program learns who authenticated, as under s/qmail.
         const queueEnv = flatEnv(env, message.authUser === undefined ? {} : { TCPREMOTEINFO: message.authUser, AUTHUSER: message.authUser, AUTHPROTOCOL: message.authProtocol });
         const outcome = await receiveMessage(stream, message, received, { queueDir: parts.queueDir, env: queueEnv, now: () => clock.now() });
-        // The send service learns of the message at once, without waiting to poll lock/trigger.
-        if (outcome.kind === "queued") parts.send("send", { type: "wake" } satisfies WakeMessage);
+        // The send service learns of the message within this turn, without waiting to poll lock/trigger.
+        if (outcome.kind === "queued" && !wakeQueued) {
+          wakeQueued = true;
+          setImmediate(wakeSend);
+        }
         return outcome;
       }),
       startTls: fromPromise(({ self }) => {
