@@ -45,7 +45,7 @@ export interface ConnectionEndpoints {
 }
 
 /** Every variable the listener owns: removed from the service's environment before its own are set. */
-const CONNECTION_VARIABLES = [
+const CONNECTION_VARIABLES: ReadonlySet<string> = new Set([
   "PROTO",
   ...["LOCALIP", "LOCALPORT", "LOCALHOST", "REMOTEIP", "REMOTEPORT", "REMOTEHOST"].flatMap((name) => [`TCP${name}`, `TCP6${name}`]),
   "TCPREMOTEINFO",
@@ -53,7 +53,7 @@ const CONNECTION_VARIABLES = [
   "SSL_PROTOCOL",
   "SSL_CIPHER",
   "SSL_TLS_SNI",
-];
+]);
 
 /** tcpserver's variables for this connection, in the order tcpserver sets them; unknown ones left out. */
 export function ucspiVariables(endpoints: ConnectionEndpoints): EnvPairs {
@@ -88,11 +88,17 @@ export function tlsVariables(socket: TLSSocket): EnvPairs {
   return pairs;
 }
 
-/** The service's environment without stale connection variables, then each list of pairs in turn. */
+/**
+ * The service's environment without stale connection variables, then each list of pairs in turn.
+ * Reading process.env costs a call into the runtime per variable, so a listener passes a plain
+ * copy made once (this function without layers), not process.env itself.
+ */
 export function connectionEnv(serviceEnv: Readonly<Record<string, string | undefined>>, ...layers: EnvPairs[]): Env {
   const env: Record<string, string> = {};
-  for (const [name, value] of Object.entries(serviceEnv)) if (value !== undefined) env[name] = value;
-  for (const name of CONNECTION_VARIABLES) delete env[name];
+  for (const name of Object.keys(serviceEnv)) {
+    const value = serviceEnv[name];
+    if (value !== undefined && !CONNECTION_VARIABLES.has(name)) env[name] = value;
+  }
   for (const layer of layers) for (const [name, value] of layer) env[name] = value;
   return env;
 }

@@ -50,6 +50,9 @@ export interface TcpListener {
   close(): Promise<void>;
 }
 
+/** One handler for every socket's errors: a closure per connection would cost memory for nothing. */
+const ignoreError = (): void => {};
+
 /** How long a client may take to complete the TLS handshake (node:tls's servers allow 120 s). */
 const HANDSHAKE_TIMEOUT_MS = 60_000;
 
@@ -69,11 +72,14 @@ export async function startTcpListener(options: TcpListenerOptions): Promise<Tcp
   let secureContext: SecureContext | undefined = options.tls === undefined ? undefined : createSecureContext(options.tls);
   const log = listenerLog(secureContext === undefined ? "tcpserver" : "sslserver", options.log ?? (() => {}));
   const connections = new Map<number, Connection>();
+  // The service's environment is the worker's, fixed when its thread starts: copied once here
+  // as a plain object, each connection's is built from the copy (see connectionEnv).
+  const serviceEnv = connectionEnv(options.env);
   let sequence = 0;
 
   function accept(socket: Socket): void {
     // A reset or a write to a closed peer ends the connection; the handler listens too if it cares.
-    socket.on("error", () => {});
+    socket.on("error", ignoreError);
     const id = ++sequence;
     if (socket.remoteAddress === undefined) return void socket.destroy();
     const remote = peerAddress(socket.remoteAddress);
@@ -85,7 +91,8 @@ export async function startTcpListener(options: TcpListenerOptions): Promise<Tcp
     const connection: Connection = { id, remote, socket, endStatus: END_STATUS.ended };
     connections.set(id, connection);
     log.status(limits.active, settings.concurrency);
-    socket.once("close", () => {
+    // `on`, not `once`: a socket closes once, and once's wrapper would be kept per connection.
+    socket.on("close", () => {
       connections.delete(id);
       limits.release(remote);
       log.end(id, connection.endStatus);
@@ -129,7 +136,7 @@ export async function startTcpListener(options: TcpListenerOptions): Promise<Tcp
       connection.socket = secure;
       layers.push(tlsVariables(secure));
     }
-    await options.onConnection(withFaultPoints(connection.socket, site), connectionEnv(options.env, ...layers));
+    await options.onConnection(withFaultPoints(connection.socket, site), connectionEnv(serviceEnv, ...layers));
   }
 
   const server: Server = await listen(
