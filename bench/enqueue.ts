@@ -10,8 +10,8 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createQueue } from "../src/queue/create-queue.js";
-import { enqueue } from "../src/queue/enqueue.js";
+import { createQueue } from "../dist/src/queue/create-queue.js";
+import { enqueue } from "../dist/src/queue/enqueue.js";
 import { diskCeilingRate } from "./lib/disk-ceiling.js";
 import { median } from "./lib/stats.js";
 

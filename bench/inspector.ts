@@ -11,7 +11,7 @@
 import { fork } from "node:child_process";
 import { once } from "node:events";
 import { WebSocket } from "ws";
-import { unpackFrames } from "../src/inspect/inspector-frame.js";
+import { unpackFrames } from "../dist/src/inspect/inspector-frame.js";
 import { ownCpuMs } from "./lib/cpu.js";
 import { describeMachine, machineLine } from "./lib/machine.js";
 import { freePort } from "./lib/ports.js";

@@ -12,7 +12,7 @@
 import { randomBytes } from "node:crypto";
 import { rm } from "node:fs/promises";
 import { join } from "node:path";
-import { enqueue } from "../src/queue/enqueue.js";
+import { enqueue } from "../dist/src/queue/enqueue.js";
 import { unlessExited, type Launched } from "./lib/launched.js";
 import { describeMachine, machineLine } from "./lib/machine.js";
 import { freePort, untilGreeted } from "./lib/ports.js";

@@ -12,10 +12,10 @@
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRuntime, type InspectorOptions } from "../../src/index.js";
-import { addVirtualUser } from "../../src/config/virtual-users.js";
-import { initRoot } from "../../src/root/init.js";
-import { BUILTIN_SERVICES } from "../../src/runtime/builtin-services.js";
+import { createRuntime, type InspectorOptions } from "../../dist/src/index.js";
+import { addVirtualUser } from "../../dist/src/config/virtual-users.js";
+import { initRoot } from "../../dist/src/root/init.js";
+import { BUILTIN_SERVICES } from "../../dist/src/runtime/builtin-services.js";
 import { waitForGreeting } from "../lib/ports.js";
 
 export type TsqmailMode =
