@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { clock } from "../../supervisors/clock.js";
 import { ctimeUtc, fromLine } from "../../src/services/lspawn/delivery-lines.js";
-import { findDotQmail, parseDotQmail, safeExtension } from "../../src/services/lspawn/dot-qmail.js";
+import { DotQmailFiles, findDotQmail, parseDotQmail, safeExtension } from "../../src/services/lspawn/dot-qmail.js";
 import { deliverMbox, mboxText } from "../../src/services/lspawn/mbox-delivery.js";
 import { writerFor } from "../../src/services/lspawn/prepare.js";
 import type { LocalUser } from "../../src/config/local-user.js";
@@ -21,6 +21,8 @@ function thrown(run: () => unknown): unknown {
   }
   return undefined;
 }
+/** The home as a delivery finds it, with nothing kept from before. */
+const listed = (home: string) => new DotQmailFiles().home(home);
 afterEach(() => {
   clock.reset();
   if (dir !== "") rmSync(dir, { recursive: true, force: true });
@@ -36,22 +38,22 @@ describe(".qmail files", () => {
     const home = fresh();
     writeFileSync(join(home, ".qmail-a-default"), "./a/\n");
     writeFileSync(join(home, ".qmail-default"), "./all/\n");
-    expect(await findDotQmail(home, "-", "a-B-c")).toMatchObject({ name: ".qmail-a-default", defaultPart: "B-c" });
-    expect(await findDotQmail(home, "-", "z")).toMatchObject({ name: ".qmail-default", defaultPart: "z" });
-    expect(await findDotQmail(home, "", "")).toBeUndefined();
+    expect(await findDotQmail(await listed(home), "-", "a-B-c")).toMatchObject({ name: ".qmail-a-default", defaultPart: "B-c" });
+    expect(await findDotQmail(await listed(home), "-", "z")).toMatchObject({ name: ".qmail-default", defaultPart: "z" });
+    expect(await findDotQmail(await listed(home), "", "")).toBeUndefined();
     writeFileSync(join(home, ".qmaildefault"), "./q/\n");
     // qmail's quirk: with an empty dash the fallback name has no dash either.
-    expect(await findDotQmail(home, "", "")).toMatchObject({ name: ".qmaildefault" });
+    expect(await findDotQmail(await listed(home), "", "")).toMatchObject({ name: ".qmaildefault" });
   });
 
   it("refuses a world-writable .qmail (soft) and marks an x-bit file forward-only", async () => {
     const home = fresh();
     writeFileSync(join(home, ".qmail-w"), "./M/\n");
     chmodSync(join(home, ".qmail-w"), 0o646);
-    await expect(findDotQmail(home, "-", "w")).rejects.toEqual({ status: "Z", text: "Uh-oh: .qmail file is writable. (#4.7.0)" });
+    await expect(findDotQmail(await listed(home), "-", "w")).rejects.toEqual({ status: "Z", text: "Uh-oh: .qmail file is writable. (#4.7.0)" });
     writeFileSync(join(home, ".qmail-x"), "&a@b\n");
     chmodSync(join(home, ".qmail-x"), 0o744);
-    const found = await findDotQmail(home, "-", "x");
+    const found = await findDotQmail(await listed(home), "-", "x");
     expect(found?.forwardOnly).toBe(true);
     expect(thrown(() => parseDotQmail("./Maildir/\n", home, true))).toEqual({ status: "Z", text: "Uh-oh: .qmail has file delivery but has x bit set. (#4.7.0)" });
   });

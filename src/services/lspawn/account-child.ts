@@ -7,6 +7,7 @@
 
 import { failureOf, type LineInput } from "../../../machines/local-delivery.js";
 import { deliverLine } from "./line-delivery.js";
+import { DotQmailFiles } from "./dot-qmail.js";
 import { prepareForAccount, type AccountRequest } from "./prepare.js";
 
 export type AccountChildRequest =
@@ -23,7 +24,7 @@ async function main(): Promise<void> {
   try {
     const value =
       request.op === "prepare"
-        ? await prepareForAccount(request.request, message, true)
+        ? await prepareForAccount(request.request, message, true, new DotQmailFiles())
         : await deliverLine(request.line, message, { baseEnv: process.env, timeoutMs: request.timeoutMs });
     process.stdout.write(`${JSON.stringify({ ok: value })}\n`);
   } catch (error) {

@@ -5,11 +5,16 @@
 // Search, for dash `-` and ext `a-b-c`: .qmail-a-b-c, .qmail-a-b-c-default, .qmail-a-b-default,
 // .qmail-a-default, .qmail-default. A file writable by others is refused (soft), as qmail does:
 // anyone could otherwise make the account run programs.
+// A DotQmailFiles (lspawn keeps one; a per-account child makes its own) lists each home and reads
+// each .qmail file again only when it changed (config/file-cache.ts): a delivery to an unchanged
+// home costs one stat of it, plus one of each .qmail file it has; the names it lacks cost nothing.
 // Reads: the user's home through siteFs("dot-qmail").
 
 import type { Instruction } from "../../../machines/local-delivery.js";
 import { asciiLower } from "../../config/constmap.js";
+import { DirectoryCache, mayHold, ParsedFileCache, systemNow, type Listing } from "../../config/file-cache.js";
 import { siteFs } from "../../io/fs.js";
+import { isMissing } from "../../io/optional-files.js";
 import { join } from "node:path";
 import { soft } from "./delivery-failure.js";
 
@@ -25,28 +30,60 @@ export interface DotQmail {
   readonly defaultPart: string | undefined;
 }
 
+interface DotQmailText {
+  readonly text: string;
+  readonly mode: number;
+}
+
+/** A home directory, listed: its stat (mode for the home checks) and the names in it. */
+export interface Home {
+  readonly path: string;
+  readonly listing: Listing;
+  readonly files: DotQmailFiles;
+}
+
+export class DotQmailFiles {
+  private readonly listings: DirectoryCache;
+  private readonly texts: ParsedFileCache<DotQmailText>;
+
+  /** `now`: the system's time, for the cache (tests pass a later one to see what is kept). */
+  constructor(now: () => number = systemNow) {
+    this.listings = new DirectoryCache(fs, now);
+    this.texts = new ParsedFileCache(fs, (bytes, stats) => ({ text: bytes.toString("utf8"), mode: stats.mode }), now);
+  }
+
+  /** Stats and lists `path`; a failing stat is thrown. */
+  async home(path: string): Promise<Home> {
+    return { path, listing: await this.listings.list(path), files: this };
+  }
+
+  async read(home: Home, name: string): Promise<DotQmailText | undefined> {
+    if (!mayHold(home.listing, name)) return undefined;
+    try {
+      return await this.texts.get(join(home.path, name));
+    } catch {
+      throw soft(`Unable to open ${name}. (#4.2.1)`);
+    }
+  }
+
+  async exists(home: Home, name: string): Promise<boolean> {
+    if (!mayHold(home.listing, name)) return false;
+    try {
+      await fs.stat(join(home.path, name));
+      return true;
+    } catch (error) {
+      if (isMissing(error)) return false;
+      throw soft(`Unable to stat .qmail file. (#4.2.1)`);
+    }
+  }
+}
+
 export function safeExtension(ext: string): string {
   return asciiLower(ext).replace(/[./]/g, ":");
 }
 
-async function readIfThere(home: string, name: string): Promise<{ text: string; mode: number } | undefined> {
-  let fh;
-  try {
-    fh = await fs.open(join(home, name), "r");
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw soft(`Unable to open ${name}. (#4.2.1)`);
-  }
-  try {
-    const { mode } = await fs.fstat(fh);
-    return { text: (await fh.readFile()).toString("utf8"), mode };
-  } finally {
-    await fs.close(fh);
-  }
-}
-
 /** The .qmail file for `dash` + `ext`, or undefined when there is none. */
-export async function findDotQmail(home: string, dash: string, ext: string): Promise<DotQmail | undefined> {
+export async function findDotQmail(home: Home, dash: string, ext: string): Promise<DotQmail | undefined> {
   const safe = safeExtension(ext);
   const candidates: { name: string; defaultPart: string | undefined }[] = [
     // A direct hit on a name ending in `default` still sets DEFAULT, to the literal word.
@@ -56,7 +93,7 @@ export async function findDotQmail(home: string, dash: string, ext: string): Pro
     if (i === 0 || safe[i - 1] === "-") candidates.push({ name: `.qmail${dash}${safe.slice(0, i)}default`, defaultPart: ext.slice(i) });
   }
   for (const candidate of candidates) {
-    const found = await readIfThere(home, candidate.name);
+    const found = await home.files.read(home, candidate.name);
     if (found === undefined) continue;
     if ((found.mode & 0o002) !== 0) throw soft("Uh-oh: .qmail file is writable. (#4.7.0)");
     return { ...candidate, text: found.text, forwardOnly: (found.mode & 0o100) !== 0 };
@@ -65,21 +102,11 @@ export async function findDotQmail(home: string, dash: string, ext: string): Pro
 }
 
 /** NEWSENDER: the list owner takes the bounces when `.qmail<dash><ext>-owner` exists (VERP with -owner-default). */
-export async function ownerSender(home: string, dash: string, ext: string, local: string, host: string, sender: string): Promise<string> {
+export async function ownerSender(home: Home, dash: string, ext: string, local: string, host: string, sender: string): Promise<string> {
   if (sender === "" || sender === "#@[]") return sender;
-  const base = join(home, `.qmail${dash}${safeExtension(ext)}-owner`);
-  if (!(await exists(base))) return sender;
-  return (await exists(`${base}-default`)) ? `${local}-owner-@${host}-@[]` : `${local}-owner@${host}`;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await fs.stat(path);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
-    throw soft(`Unable to stat .qmail file. (#4.2.1)`);
-  }
+  const base = `.qmail${dash}${safeExtension(ext)}-owner`;
+  if (!(await home.files.exists(home, base))) return sender;
+  return (await home.files.exists(home, `${base}-default`)) ? `${local}-owner-@${host}-@[]` : `${local}-owner@${host}`;
 }
 
 /**

@@ -2,21 +2,19 @@
 // the end, as one new message — the Delivered-To line followed by the message — through the
 // queue's one door (enqueue), with NEWSENDER as envelope sender. send is then woken so the copy
 // leaves at once. A queue refusal keeps its letter: Z stays temporary, D permanent.
-// Reads the message; writes the queue.
+// Writes the queue.
 
 import type { ForwardInput } from "../../../machines/local-delivery.js";
 import { enqueue } from "../../queue/enqueue.js";
 import { hard, soft } from "./delivery-failure.js";
-import { readMessage } from "./prepare.js";
 
 async function* withDeliveredTo(dtline: string, message: Buffer): AsyncGenerator<Uint8Array> {
   yield Buffer.from(dtline, "utf8");
   yield message;
 }
 
-export async function forwardMessage(queueDir: string, forward: ForwardInput, wake: () => void): Promise<{ qp: number }> {
+export async function forwardMessage(queueDir: string, forward: ForwardInput, message: Buffer, wake: () => void): Promise<{ qp: number }> {
   const { prepared, addresses } = forward;
-  const message = await readMessage(forward.input.messFile);
   const result = await enqueue(queueDir, withDeliveredTo(prepared.dtline, message), { sender: prepared.newSender, recipients: addresses }, {
     invokedBy: { uid: prepared.uid },
   });

@@ -15,7 +15,7 @@ import { clock } from "../../../supervisors/clock.js";
 import { siteFs } from "../../io/fs.js";
 
 const fs = siteFs("maildir");
-const FILE = "maildirsize";
+export const QUOTA_FILE = "maildirsize";
 const RECOUNT_SIZE = 5120;
 const RECOUNT_AGE_MS = 15 * 60_000;
 const APPEND = constants.O_WRONLY | constants.O_APPEND;
@@ -62,7 +62,7 @@ interface QuotaFile {
 
 /** The maildir's maildirsize, or undefined when there is none (no quota). */
 async function readQuotaFile(dir: string): Promise<QuotaFile | undefined> {
-  const path = join(dir, FILE);
+  const path = join(dir, QUOTA_FILE);
   let bytes: Buffer;
   let mtimeMs: number;
   try {
@@ -114,7 +114,7 @@ export async function recountQuota(dir: string, limit: QuotaLimit, tmpName: stri
   } finally {
     await fs.close(fh);
   }
-  await fs.rename(tmp, join(dir, FILE));
+  await fs.rename(tmp, join(dir, QUOTA_FILE));
   return { bytes, messages };
 }
 
@@ -137,7 +137,7 @@ export async function checkQuota(dir: string, size: number, tmpName: string): Pr
 
 /** Adds one delivered message of `size` bytes to maildirsize (one append, so writers do not mix). */
 export async function addToQuota(dir: string, size: number): Promise<void> {
-  const fh = await fs.open(join(dir, FILE), APPEND);
+  const fh = await fs.open(join(dir, QUOTA_FILE), APPEND);
   try {
     await fs.write(fh, Buffer.from(`${size} 1\n`, "latin1"));
   } finally {

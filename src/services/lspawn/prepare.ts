@@ -6,24 +6,27 @@
 // account's part — reading its .qmail files, writing its mailboxes, running its programs — runs in
 // a child process with the account's uid and gid (run-as-account.ts), which needs a runtime
 // started as root; otherwise the delivery is refused soft. Nothing is written into a home as root.
-// Reads: users/cdb, users/virtual, the passwd file, the home and its .qmail files, the message.
+// Reads: users/cdb, users/virtual, the passwd file, the home and its .qmail files (through the
+// caches of a UsersLookup and a DotQmailFiles), the message.
 
 import type { Instruction, LocalDeliveryInput, PreparedDelivery } from "../../../machines/local-delivery.js";
 import type { LocalUser } from "../../config/local-user.js";
-import { resolveLocalUser, type ResolveOptions } from "../../config/users-lookup.js";
+import type { UsersLookup } from "../../config/users-lookup.js";
 import { siteFs } from "../../io/fs.js";
 import { hard, soft } from "./delivery-failure.js";
 import { deliveredToLine, fromLine, programEnv, returnPathLine } from "./delivery-lines.js";
-import { findDotQmail, ownerSender, parseDotQmail } from "./dot-qmail.js";
+import { findDotQmail, ownerSender, parseDotQmail, type DotQmailFiles, type Home } from "./dot-qmail.js";
 
 const messFs = siteFs("lspawn");
-const homeFs = siteFs("dot-qmail");
 
 export interface PrepareSettings {
-  readonly root: string;
   /** The .qmail text for a plain user without one (qmail-start's argument). */
   readonly defaultDelivery: string;
-  readonly resolve?: ResolveOptions;
+  readonly users: UsersLookup;
+  /** The homes and .qmail files of deliveries made in this process. */
+  readonly homes: DotQmailFiles;
+  /** The message of the attempt (read once per attempt: message-reads.ts). */
+  readonly message: (messFile: string) => Promise<Buffer>;
   /** The runtime's own uid. */
   readonly ownUid: number;
   readonly now: () => number;
@@ -50,15 +53,17 @@ export function writerFor(user: LocalUser, ownUid: number): "self" | "account" {
   throw soft(`Unable to deliver as ${user.user} (uid ${user.uid}): only a runtime started as root can deliver as another account. (#4.3.0)`);
 }
 
-async function checkHome(home: string): Promise<void> {
-  let mode: number;
+async function checkHome(homes: DotQmailFiles, path: string): Promise<Home> {
+  let home: Home;
   try {
-    mode = (await homeFs.stat(home)).mode;
+    home = await homes.home(path);
   } catch {
     throw soft("Unable to switch to home directory. (#4.3.0)");
   }
+  const { mode } = home.listing.stats;
   if ((mode & 0o002) !== 0) throw soft("Uh-oh: home directory is writable. (#4.7.0)");
   if ((mode & 0o1000) !== 0) throw soft("Home directory is sticky: user is editing his .qmail file. (#4.2.1)");
+  return home;
 }
 
 /** The header (up to the first empty line) holds our Delivered-To line already: the message came back. */
@@ -78,17 +83,17 @@ export async function readMessage(messFile: string): Promise<Buffer> {
 }
 
 /** qmail-local's part, done as the account: home checks, loop check, the .qmail file, the environment. */
-export async function prepareForAccount(request: AccountRequest, message: Buffer, asAccount: boolean): Promise<PreparedDelivery> {
+export async function prepareForAccount(request: AccountRequest, message: Buffer, asAccount: boolean, homes: DotQmailFiles): Promise<PreparedDelivery> {
   const { user, input } = request;
   const at = input.recipient.lastIndexOf("@");
   const local = input.recipient.slice(0, at);
   const host = input.recipient.slice(at + 1);
-  await checkHome(user.home);
+  const home = await checkHome(homes, user.home);
 
   const dtline = deliveredToLine(input.recipient);
   if (loops(message, dtline)) throw hard("This message is looping: it already has my Delivered-To line. (#5.4.6)");
 
-  const dotQmail = await findDotQmail(user.home, user.dash, user.ext);
+  const dotQmail = await findDotQmail(home, user.dash, user.ext);
   let instructions: Instruction[];
   if (dotQmail === undefined && user.dash !== "") throw hard("Sorry, no mailbox here by that name. (#5.1.1)");
   // No .qmail for a plain user, or an empty one for anybody: defaultdelivery (qmail's aliasempty).
@@ -98,7 +103,7 @@ export async function prepareForAccount(request: AccountRequest, message: Buffer
     instructions = parseDotQmail(dotQmail.text, user.home, dotQmail.forwardOnly);
   }
 
-  const newSender = await ownerSender(user.home, user.dash, user.ext, local, host, input.sender);
+  const newSender = await ownerSender(home, user.dash, user.ext, local, host, input.sender);
   const rpline = returnPathLine(input.sender);
   const ufline = fromLine(input.sender, request.nowMs);
   return {
@@ -132,12 +137,12 @@ export async function prepareDelivery(settings: PrepareSettings, input: LocalDel
   const local = input.recipient.slice(0, input.recipient.lastIndexOf("@"));
   let user: LocalUser;
   try {
-    user = await resolveLocalUser(settings.root, local, settings.resolve);
+    user = await settings.users.resolve(local);
   } catch {
     throw soft("Trouble reading users/cdb in qmail-lspawn. (#4.3.0)");
   }
   const writer = writerFor(user, settings.ownUid);
   const request: AccountRequest = { user, input, defaultDelivery: settings.defaultDelivery, nowMs: settings.now() };
-  const message = await readMessage(input.messFile);
-  return writer === "self" ? prepareForAccount(request, message, false) : asAccount(request, message);
+  const message = await settings.message(input.messFile);
+  return writer === "self" ? prepareForAccount(request, message, false, settings.homes) : asAccount(request, message);
 }

@@ -3,8 +3,9 @@
 // at once (the rest wait in arrival order: spawner/delivery-slots.ts). Each attempt is a local-delivery actor
 // (lspawn/dlv/<delivery>); an actor that fails answers Z, so send retries on schedule.
 // Reads: control/concurrencylocal, control/defaultdelivery and control/maildirquotabounce at start (restart to change),
-// users/cdb, users/virtual and the passwd file, home directories and .qmail files, the queue's
-// mess files. Writes: maildirs and mboxes, the queue (forwards). Runs: `|program` lines under
+// users/cdb, users/virtual and the passwd file, home directories and .qmail files (each read again
+// only when it changed: config/file-cache.ts), the queue's mess files (once per attempt:
+// message-reads.ts). Writes: maildirs and mboxes, the queue (forwards). Runs: `|program` lines under
 // /bin/sh. A system account's part runs in a child process with its uid/gid (prepare.ts).
 // Env (the service's envdir): PROGRAM_TIMEOUT seconds a program may run (default 3600);
 // PASSWD the passwd file for system accounts (default /etc/passwd).
@@ -22,12 +23,15 @@ import {
   type PreparedDelivery,
 } from "../../../machines/local-delivery.js";
 import { loadControl } from "../../config/load-control.js";
+import { UsersLookup } from "../../config/users-lookup.js";
 import { isServiceMessage, type DeliverMessage } from "../../messages.js";
 import { rootPaths } from "../../root/paths.js";
 import { deliverySlots } from "../spawner/delivery-slots.js";
+import { DotQmailFiles } from "./dot-qmail.js";
 import { forwardMessage } from "./forward-delivery.js";
 import { deliverLine } from "./line-delivery.js";
-import { prepareDelivery, readMessage, type PrepareAsAccount } from "./prepare.js";
+import { MessageReads } from "./message-reads.js";
+import { prepareDelivery, type PrepareAsAccount } from "./prepare.js";
 import { runAsAccount } from "./run-as-account.js";
 
 const start: StartService = async (context) => {
@@ -37,10 +41,12 @@ const start: StartService = async (context) => {
   // Quotas apply where the runtime owns the maildir (a system account could edit its own maildirsize).
   const maildirQuota = values.maildirquotabounce === 0 ? "soft" : "hard";
   const queueDir = rootPaths(context.root).queue;
+  const messages = new MessageReads();
   const settings = {
-    root: context.root,
     defaultDelivery: values.defaultdelivery ?? "./Maildir/",
-    resolve: context.env.PASSWD === undefined ? {} : { passwdFile: context.env.PASSWD },
+    users: new UsersLookup(context.root, context.env.PASSWD === undefined ? {} : { passwdFile: context.env.PASSWD }),
+    homes: new DotQmailFiles(),
+    message: (messFile: string) => messages.get(messFile),
     ownUid: process.getuid?.() ?? 0,
     now: () => clock.now(),
   };
@@ -50,7 +56,7 @@ const start: StartService = async (context) => {
   const prepareAsAccount: PrepareAsAccount = (request, message) =>
     runAsAccount(request.user, { op: "prepare", request }, message, context.env, childLimitMs);
   const lineActor = async ({ prepared, instruction, input }: LineInput): Promise<LineOutput> => {
-    const message = await readMessage(input.messFile);
+    const message = await messages.get(input.messFile);
     if (!prepared.asAccount) return deliverLine({ prepared, instruction }, message, { baseEnv: context.env, timeoutMs, maildirQuota });
     return runAsAccount(prepared, { op: "line", line: { prepared, instruction }, timeoutMs }, message, context.env, childLimitMs);
   };
@@ -59,20 +65,24 @@ const start: StartService = async (context) => {
     actors: {
       prepare: fromPromise<PreparedDelivery, LocalDeliveryInput>(({ input }) => prepareDelivery(settings, input, prepareAsAccount)),
       deliverLine: fromPromise<LineOutput, LineInput>(({ input }) => lineActor(input)),
-      forward: fromPromise<{ readonly qp: number }, ForwardInput>(({ input }) =>
-        forwardMessage(queueDir, input, () => context.send("send", { type: "wake" })),
+      forward: fromPromise<{ readonly qp: number }, ForwardInput>(async ({ input }) =>
+        forwardMessage(queueDir, input, await messages.get(input.input.messFile), () => context.send("send", { type: "wake" })),
       ),
     },
   });
 
   const attempt = (message: DeliverMessage): Promise<LocalDeliveryOutput> =>
-    new Promise((resolve, reject) => {
-      const actor = context.actors.spawn("dlv", machine, {
-        key: message.delivery,
-        input: { messFile: message.messFile, sender: message.sender, recipient: message.recipient },
-      });
-      actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!), error: reject });
-    });
+    messages.during(
+      message.messFile,
+      () =>
+        new Promise((resolve, reject) => {
+          const actor = context.actors.spawn("dlv", machine, {
+            key: message.delivery,
+            input: { messFile: message.messFile, sender: message.sender, recipient: message.recipient },
+          });
+          actor.subscribe({ complete: () => resolve(actor.getSnapshot().output!), error: reject });
+        }),
+    );
   const slots = deliverySlots(context, limit, attempt, (error) => `Temporary failure in local delivery: ${error} (#4.3.0)`);
 
   return {
