@@ -6,15 +6,18 @@
 //        │  └─ sasl      + challenge / response → checking
 //   transaction (reading ⇄ dispatching ⇄ retrieving) ──QUIT──→ update (deletions, new/ → cur/) → closed
 //
-// Like smtp-session, the machine pulls its input (`readLine`), so STLS's handshake starts before
-// any byte after the STLS line is parsed, and those bytes are discarded (security.md §1.2).
-// Deletions are only marks in the context until QUIT reaches `update`: a connection that drops
-// or times out in transaction deletes nothing (security.md §1.10). Pure: imports xstate and the
-// SMTP syntax helpers (command split, base64, AUTH PLAIN); the service provides readLine,
-// checkPassword, openMaildrop, retrieve, commitUpdate and startTls.
+// Like smtp-session, the machine pulls its input: a state that wants a line asks for one on entry
+// (`requestLine`) and the service answers with one LINE, OVERLONG, TIMEOUT or CLOSED event, so
+// STLS's handshake starts before any byte after the STLS line is parsed, and those bytes are
+// discarded (security.md §1.2). Asking is an action, not an invoked actor: a line costs an event,
+// not a child actor (1 000 sessions hold 1 000 fewer actors). Deletions are only marks in the
+// context until QUIT reaches `update`: a connection that drops or times out in transaction
+// deletes nothing (security.md §1.10). Pure: imports xstate and the SMTP syntax helpers (command
+// split, base64, AUTH PLAIN); the service provides requestLine, reply, checkPassword,
+// openMaildrop, retrieve, commitUpdate and startTls.
 
-import { assign, fromPromise, setup, type DoneActorEvent } from "xstate";
-import type { ReadResult } from "./smtp-session.js";
+import { assertEvent, assign, fromPromise, setup } from "xstate";
+import type { InputEvent } from "./smtp-session.js";
 import { decodeBase64, encodeBase64, parseCommand, plainCredentials, splitCommandLine, type Command, type SplitLine } from "./smtp-syntax.js";
 
 export interface Pop3SessionInput {
@@ -286,30 +289,26 @@ const verbIs =
     verbs.includes(context.command.verb);
 
 /** The read step both command loops share: a line to dispatch, or the end of the session. */
-function readInvoke(dispatch: string) {
+function readingState(dispatch: string) {
   return {
-    src: "readLine" as const,
-    input: ({ context }: { context: Pop3SessionContext }) => ({ connection: context.connection }),
-    onDone: [
-      { guard: "lineRead" as const, target: dispatch, actions: "takeCommand" as const },
-      { guard: "lineOverlong" as const, target: "reading", reenter: true, actions: reply(REPLIES.lineTooLong) },
+    entry: { type: "requestLine" as const, params: ({ context }: { context: Pop3SessionContext }) => ({ connection: context.connection, exchange: false }) },
+    on: {
+      LINE: { target: dispatch, actions: "takeCommand" as const },
+      OVERLONG: { target: "reading", reenter: true, actions: reply(REPLIES.lineTooLong) },
       // A timeout or a lost connection ends the session silently, as qmail's die() does.
-      { target: "#pop3-session.closed" },
-    ],
+      TIMEOUT: { target: "#pop3-session.closed" },
+      CLOSED: { target: "#pop3-session.closed" },
+    },
   };
 }
-
-const readResult = (event: unknown): ReadResult => (event as DoneActorEvent<ReadResult>).output;
 
 export const pop3SessionMachine = setup({
   types: {
     input: {} as Pop3SessionInput,
     context: {} as Pop3SessionContext,
+    events: {} as InputEvent,
   },
   actors: {
-    /** The next command line (CR LF removed); waits at most the idle timeout. */
-    /** The next line: split by splitPop3Line, or, with `exchange`, all of it a SASL response. */
-    readLine: pending<OnConnection<{ readonly exchange?: boolean }>, ReadResult>(),
     /** Virtual users, then the checkpassword program; a uid-0 account is rejected. */
     checkPassword: pending<OnConnection<{ readonly credentials: Pop3Credentials }>, AuthVerdict>(),
     /** Locks the maildrop, cleans tmp/, lists new/ and cur/ in qmail-pop3d's order. */
@@ -322,16 +321,17 @@ export const pop3SessionMachine = setup({
     startTls: pending<OnConnection, void>(),
   },
   actions: {
+    /**
+     * Asks for the next line (CR LF removed) within the idle timeout; the answer is one
+     * InputEvent. Split by splitPop3Line, or, with `exchange`, all of it a SASL response.
+     */
+    requestLine: (_, _params: OnConnection<{ readonly exchange: boolean }>) => {},
     /** Writes one reply (lines joined by CR LF, without the last CR LF). */
     reply: (_, _params: OnConnection<{ text: string }>) => {},
     takeCommand: assign(({ event }) => {
-      const line = readResult(event) as SplitLine;
-      return { command: parseCommand(line.text), response: line.response };
+      assertEvent(event, "LINE");
+      return { command: parseCommand(event.text), response: event.response };
     }),
-  },
-  guards: {
-    lineRead: ({ event }) => readResult(event).kind === "line",
-    lineOverlong: ({ event }) => readResult(event).kind === "overlong",
   },
   delays: {
     authFailure: ({ context }) => context.failureDelayMs,
@@ -360,7 +360,7 @@ export const pop3SessionMachine = setup({
     authorization: {
       initial: "reading",
       states: {
-        reading: { invoke: readInvoke("dispatching") },
+        reading: readingState("dispatching"),
         dispatching: {
           always: [
             { guard: verbIs("QUIT"), target: "#pop3-session.closed", actions: reply(REPLIES.ok) },
@@ -419,14 +419,12 @@ export const pop3SessionMachine = setup({
           ],
         },
         saslAwaiting: {
-          invoke: {
-            src: "readLine",
-            input: ({ context }) => ({ connection: context.connection, exchange: true }),
-            onDone: [
-              { guard: ({ event }) => event.output.kind === "line", target: "saslDecoding", actions: assign({ response: ({ event }) => (event.output as SplitLine).response }) },
-              { guard: ({ event }) => event.output.kind === "overlong", target: "reading", actions: [assign({ sasl: undefined }), reply(REPLIES.saslMalformed)] },
-              { target: "#pop3-session.closed" },
-            ],
+          entry: { type: "requestLine", params: ({ context }) => ({ connection: context.connection, exchange: true }) },
+          on: {
+            LINE: { target: "saslDecoding", actions: assign({ response: ({ event }) => event.response }) },
+            OVERLONG: { target: "reading", actions: [assign({ sasl: undefined }), reply(REPLIES.saslMalformed)] },
+            TIMEOUT: { target: "#pop3-session.closed" },
+            CLOSED: { target: "#pop3-session.closed" },
           },
         },
         saslDecoding: {
@@ -473,7 +471,7 @@ export const pop3SessionMachine = setup({
     transaction: {
       initial: "reading",
       states: {
-        reading: { invoke: readInvoke("dispatching") },
+        reading: readingState("dispatching"),
         dispatching: {
           always: [
             { guard: verbIs("QUIT"), target: "#pop3-session.update" },

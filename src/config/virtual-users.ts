@@ -11,6 +11,7 @@ import { rootPaths } from "../root/paths.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { ConfigError } from "./config-error.js";
 import { configLines } from "./config-lines.js";
+import { ParsedFileCache } from "./file-cache.js";
 import { hashPassword, verifyPassword } from "./password-hash.js";
 
 export const VIRTUAL_FILE = "users/virtual";
@@ -31,14 +32,7 @@ export function isVirtualUserName(name: string): boolean {
   return NAME.test(name);
 }
 
-async function readTable(path: string, file: string, fs: SiteFs): Promise<Map<string, string>> {
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Map();
-    throw error;
-  }
+function parseTable(bytes: Buffer, file: string): Map<string, string> {
   const table = new Map<string, string>();
   for (const { n, text } of configLines(bytes, file)) {
     if (text === "") continue;
@@ -51,13 +45,47 @@ async function readTable(path: string, file: string, fs: SiteFs): Promise<Map<st
   return table;
 }
 
+/** A fresh table, for a writer to change. */
+async function readTable(path: string, file: string, fs: SiteFs): Promise<Map<string, string>> {
+  let bytes: Buffer;
+  try {
+    bytes = await fs.readFile(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Map();
+    throw error;
+  }
+  return parseTable(bytes, file);
+}
+
+type TableFile = typeof VIRTUAL_FILE | typeof CRAM_FILE;
+
+/**
+ * Lookups share one parse per version of each file (file-cache.ts): a login costs a stat, not a
+ * read and parse of every user — 1 000 logins at once parsed the table 1 000 times, and that
+ * garbage grew a worker's heap. Kept per SiteFs, so a caller's own (a fault plan's) sees its reads.
+ */
+const lookupCaches = new WeakMap<SiteFs, Record<TableFile, ParsedFileCache<ReadonlyMap<string, string>>>>();
+const configFs = siteFs("config");
+
+async function lookupTable(path: string, file: TableFile, fs: SiteFs): Promise<ReadonlyMap<string, string>> {
+  let caches = lookupCaches.get(fs);
+  if (caches === undefined) {
+    caches = {
+      [VIRTUAL_FILE]: new ParsedFileCache(fs, (bytes) => parseTable(bytes, VIRTUAL_FILE)),
+      [CRAM_FILE]: new ParsedFileCache(fs, (bytes) => parseTable(bytes, CRAM_FILE)),
+    };
+    lookupCaches.set(fs, caches);
+  }
+  return (await caches[file].get(path)) ?? new Map();
+}
+
 function entryFor(root: string, name: string, hash: string): VirtualUser {
   const home = rootPaths(root).homeDir(name);
   return { name, hash, home, maildir: `${home}/Maildir/` };
 }
 
-export async function findVirtualUser(root: string, name: string, fs: SiteFs = siteFs("config")): Promise<VirtualUser | undefined> {
-  const table = await readTable(rootPaths(root).usersFile("virtual"), VIRTUAL_FILE, fs);
+export async function findVirtualUser(root: string, name: string, fs: SiteFs = configFs): Promise<VirtualUser | undefined> {
+  const table = await lookupTable(rootPaths(root).usersFile("virtual"), VIRTUAL_FILE, fs);
   const hash = table.get(name.toLowerCase());
   return hash === undefined ? undefined : entryFor(root, name.toLowerCase(), hash);
 }
@@ -69,8 +97,8 @@ export async function checkVirtualPassword(root: string, name: string, password:
 }
 
 /** The CRAM-MD5 secret of a user who has one (the server computes HMAC-MD5(secret, challenge)). */
-export async function virtualCramSecret(root: string, name: string, fs: SiteFs = siteFs("config")): Promise<string | undefined> {
-  const table = await readTable(rootPaths(root).usersFile("cram-md5"), CRAM_FILE, fs);
+export async function virtualCramSecret(root: string, name: string, fs: SiteFs = configFs): Promise<string | undefined> {
+  const table = await lookupTable(rootPaths(root).usersFile("cram-md5"), CRAM_FILE, fs);
   const secret = table.get(name.toLowerCase());
   return secret === undefined ? undefined : Buffer.from(secret, "base64").toString("utf8");
 }

@@ -1,6 +1,7 @@
 // `tsqmail init`: makes a root, or completes one. Creates control/ (me = mail.DOMAIN; locals
 // and rcpthosts = DOMAIN and me; a self-signed servercert.pem for STARTTLS), the queue, alias/, home/, users/, log/, and a service
-// directory for each built-in service, listeners on BASE+their standard port. Never overwrites:
+// directory for each built-in service, listeners on BASE+their standard port, worker limits where
+// builtin-services.ts gives them. Never overwrites:
 // each file is written aside, fsync'd, then hard-linked into place, and an existing file wins,
 // so running init again (or over a hand-made configuration) changes nothing that is there.
 
@@ -9,6 +10,7 @@ import { join } from "node:path";
 import { siteFs } from "../io/fs.js";
 import { createQueue } from "../queue/create-queue.js";
 import { BUILTIN_SERVICES } from "../runtime/builtin-services.js";
+import { formatWorkerLimits } from "../runtime/worker-limits.js";
 import { rootPaths } from "./paths.js";
 import { ensureServerCertificate } from "./server-certificate.js";
 
@@ -78,6 +80,7 @@ export async function initRoot(options: InitOptions): Promise<InitReport> {
       await ensureFile(join(dir, "env", "IP"), `${options.listen}\n`);
       await ensureFile(join(dir, "env", "PORT"), `${options.basePort + service.port}\n`);
     }
+    if (service.limits !== undefined) await ensureFile(join(dir, "limits"), formatWorkerLimits(service.limits));
   }
   for (const dir of [paths.root, paths.control, paths.service]) await fs.syncDir(dir);
   return { created };

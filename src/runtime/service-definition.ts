@@ -1,17 +1,19 @@
 // Reads what a service directory says about the service: ROOT/service/NAME/ holds `module` (the
 // first line names a built-in service, or a path to a JS module whose default export starts it,
-// relative to the directory), `down` (present: don't start it automatically, as daemontools) and
-// `env/` (an envdir laid over the runtime's environment). Subdirectories starting with `.` are
-// not services, as for svscan.
+// relative to the directory), `down` (present: don't start it automatically, as daemontools),
+// `env/` (an envdir laid over the runtime's environment) and `limits` (its worker's heap limits,
+// worker-limits.ts). Subdirectories starting with `.` are not services, as for svscan.
 
 import { isAbsolute, join } from "node:path";
 import { pathToFileURL } from "node:url";
+import type { ResourceLimits } from "node:worker_threads";
 import { applyEnv, readEnvDir } from "../config/envdir.js";
 import { ConfigError } from "../config/config-error.js";
 import { siteFs } from "../io/fs.js";
 import { isMissing, lstatIfPresent, readIfPresent } from "../io/optional-files.js";
 import type { RootPaths } from "../root/paths.js";
 import { builtinModule } from "./builtin-services.js";
+import { parseWorkerLimits } from "./worker-limits.js";
 
 export interface ServiceDefinition {
   readonly name: string;
@@ -22,6 +24,8 @@ export interface ServiceDefinition {
   readonly builtin: string | undefined;
   readonly normallyUp: boolean;
   readonly env: Readonly<Record<string, string>>;
+  /** From `limits`: the worker's heap limits over the runtime's; undefined without the file. */
+  readonly limits: ResourceLimits | undefined;
 }
 
 const fs = siteFs("config");
@@ -52,7 +56,9 @@ export async function readServiceDefinition(
   const module = builtin === undefined ? moduleUrl(dir, first) : builtinModule(builtin, `${label}/module`);
   const env = applyEnv(baseEnv, await readEnvDir(join(dir, "env"), `${label}/env`));
   const down = await lstatIfPresent(fs, join(dir, "down"));
-  return { name, dir, module, builtin, normallyUp: down === undefined, env };
+  const limitsBytes = await readIfPresent(fs, join(dir, "limits"));
+  const limits = limitsBytes === undefined ? undefined : parseWorkerLimits(limitsBytes, `${label}/limits`);
+  return { name, dir, module, builtin, normallyUp: down === undefined, env, limits };
 }
 
 function moduleUrl(dir: string, path: string): string {

@@ -16,6 +16,7 @@ import { clock } from "../../supervisors/clock.js";
 import type { ServiceLog } from "../log/service-log.js";
 import { undeliverable } from "../messages.js";
 import type { ServiceDefinition } from "./service-definition.js";
+import { mergeWorkerLimits } from "./worker-limits.js";
 import { writeStatusRecord } from "./status-record.js";
 
 export interface ServiceHostOptions {
@@ -25,6 +26,7 @@ export interface ServiceHostOptions {
   readonly openLog: () => ServiceLog;
   readonly bus: InspectionBus;
   readonly stopTimeoutMs: number;
+  /** The runtime's heap limits for every worker; the service directory's `limits` override them. */
   readonly resourceLimits?: ResourceLimits;
   /** Delivers a message from this service to another; false when the target is not running. */
   readonly route: (from: string, to: string, payload: unknown, transfer?: readonly ArrayBuffer[]) => boolean;
@@ -103,10 +105,11 @@ export class ServiceHost {
 
   private startWorker(): WorkerChild {
     const { definition, root, bus } = this.options;
+    const resourceLimits = mergeWorkerLimits(this.options.resourceLimits, definition.limits);
     const child = startWorkerChild({
       boot: { service: this.name, module: definition.module, root, settings: {}, inspect: bus.active, hooks: this.options.hooks?.() ?? [] },
       env: definition.env,
-      ...(this.options.resourceLimits === undefined ? {} : { resourceLimits: this.options.resourceLimits }),
+      ...(resourceLimits === undefined ? {} : { resourceLimits }),
       onMessage: (message) => this.onWorkerMessage(message),
     });
     this.child = child;

@@ -1,14 +1,17 @@
 // Harness for the POP3 tests: a root with control/me, a self-signed certificate made by openssl,
 // the virtual user alice (password and CRAM-MD5 secret `wonderland`), the real pop3d / pop3s
-// services in real worker threads (createRuntime), mail put into alice's Maildir by lspawn's
-// own maildir writer, and a raw loopback client that sends bytes exactly as given.
+// services in real worker threads (createRuntime) with the worker limits `tsqmail init` gives
+// them, mail put into alice's Maildir by lspawn's own maildir writer, and a raw loopback client
+// that sends bytes exactly as given.
 
 import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach } from "vitest";
 import { addVirtualUser } from "../../src/config/virtual-users.js";
+import { findBuiltin } from "../../src/runtime/builtin-services.js";
 import { createRuntime } from "../../src/runtime/runtime.js";
+import { formatWorkerLimits } from "../../src/runtime/worker-limits.js";
 import { deliverMaildir } from "../../src/services/lspawn/maildir-delivery.js";
 import { addService, listeningPort, logText, makeRoot, waitFor } from "../runtime/test-root.js";
 import { RawClient } from "../smtpd/smtpd-harness.js";
@@ -45,6 +48,8 @@ export async function startPop3(services: Readonly<Record<string, Readonly<Recor
   for (const [name, env] of Object.entries(services)) {
     const dir = addService(root, { name, env: { IP: "127.0.0.1", PORT: "0", REVERSE: "0", AUTHFAILDELAY: "0", ...env } });
     writeFileSync(join(dir, "module"), `${name}\n`);
+    const limits = findBuiltin(name)?.limits;
+    if (limits !== undefined) writeFileSync(join(dir, "limits"), formatWorkerLimits(limits));
   }
   const runtime = createRuntime({ root, env: { PATH: process.env.PATH } });
   const records: string[] = [];

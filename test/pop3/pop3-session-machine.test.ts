@@ -5,7 +5,7 @@
 import { createActor, fromPromise, waitFor } from "xstate";
 import { describe, expect, it } from "vitest";
 import { pop3SessionMachine, type MaildropOpened, type Pop3SessionInput } from "../../machines/pop3-session.js";
-import type { ReadResult } from "../../machines/smtp-session.js";
+import { inputEvent, type ReadResult } from "../../machines/smtp-session.js";
 
 const INPUT: Pop3SessionInput = {
   connection: 1,
@@ -23,9 +23,12 @@ async function session(lines: string[], password = "right") {
   let opened = 0;
   const script: ReadResult[] = [...lines.map((text) => ({ kind: "line" as const, text })), { kind: "closed" }];
   const machine = pop3SessionMachine.provide({
-    actions: { reply: (_, { text }) => void replies.push(text) },
+    actions: {
+      reply: (_, { text }) => void replies.push(text),
+      // Answered later, as a socket read is.
+      requestLine: ({ self }) => void Promise.resolve(script.shift()!).then((result) => self.send(inputEvent(result))),
+    },
     actors: {
-      readLine: fromPromise(async () => script.shift()!),
       checkPassword: fromPromise(async ({ input }) => {
         const given = input.credentials.mechanism === "USER" ? input.credentials.password : "";
         return given === password ? { kind: "ok" as const, mailbox: { user: "u", maildir: "/m/", uid: 1 } } : { kind: "rejected" as const };

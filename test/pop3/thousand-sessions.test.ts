@@ -1,10 +1,12 @@
 // Must reach: 1 000 POP3 sessions held at once, each logged in (TRANSACTION, its maildrop locked
-// and listed), with resident memory growing < 60 MB. The figure is the RSS of the process that
-// runs the runtime (main thread and the pop3d worker; the clients are another process). Two
-// rounds of 1 000 sessions run: the first from a cold worker, whose growth is mostly V8 enlarging
-// its heaps for the burst of logins (70–80 MB here, logged); the second, once the first have quit,
-// shows what 1 000 held sessions cost a running service, and that is what is asserted. A leak
-// per session would show in it.
+// and listed), with resident memory growing < 60 MB — from a cold worker. The figure is the RSS of
+// the process that runs the runtime (main thread and the pop3d worker, which has the limits
+// `tsqmail init` gives it; the clients are another process). Two rounds of 1 000 sessions run:
+// the first from a cold worker, where the burst of logins also makes V8 size its heaps (it was
+// 70–80 MB before the young generation was capped and logins stopped re-reading the users table),
+// and the second once the first have quit, which shows what 1 000 held sessions cost a running
+// service: a leak per session would show there. Both are asserted. docs/pop3.md records the
+// figures and what they are made of.
 // The 1 000 virtual users share one scrypt entry of low cost (the stored parameters are honoured,
 // as for any entry), so the logins take seconds, not minutes, on two shared cores.
 
@@ -12,6 +14,8 @@ import { spawn } from "node:child_process";
 import { scryptSync } from "node:crypto";
 import { mkdirSync, writeFileSync, utimesSync } from "node:fs";
 import { join } from "node:path";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../runtime/test-root.js";
 import { startPop3 } from "./pop3-harness.js";
@@ -79,10 +83,18 @@ process.stdin.on("end", () => {
 });
 `;
 
-const rssMb = (): number => process.memoryUsage().rss / 2 ** 20;
+// A full collection in this thread before each reading, so the main thread's garbage is not
+// counted; the worker's heap is measured as it is (its growth is the point).
+setFlagsFromString("--expose-gc");
+const collect = runInNewContext("gc") as () => void;
+
+const rssMb = (): number => {
+  collect();
+  return process.memoryUsage().rss / 2 ** 20;
+};
 
 describe("1 000 concurrent POP3 sessions", () => {
-  it("holds them all logged in; a second 1 000 grow the RSS < 60 MB", async () => {
+  it("holds them all logged in, growing the RSS < 60 MB from a cold worker and again once warm", async () => {
     const pop = await startPop3({ pop3d: { CONCURRENCY: String(SESSIONS + 10) } });
     makeUsers(pop.root);
     const port = await pop.port("pop3d");
@@ -99,7 +111,10 @@ describe("1 000 concurrent POP3 sessions", () => {
     };
     const start = rssMb();
     let first = 0;
-    await round(() => (first = rssMb()));
+    await round((report) => {
+      first = rssMb();
+      expect(report).toEqual({ loggedIn: SESSIONS, other: [] });
+    });
     const baseline = rssMb();
     let held = 0;
     await round((report) => {
@@ -107,6 +122,7 @@ describe("1 000 concurrent POP3 sessions", () => {
       expect(report).toEqual({ loggedIn: SESSIONS, other: [] });
     });
     console.log(`1000 POP3 sessions: rss at start ${start.toFixed(0)} MB, first 1000 held ${first.toFixed(0)} MB, after they quit ${baseline.toFixed(0)} MB, second 1000 held ${held.toFixed(0)} MB`);
+    expect(first - start).toBeLessThan(60);
     expect(held - baseline).toBeLessThan(60);
   }, 120_000);
 });

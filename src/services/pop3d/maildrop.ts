@@ -5,8 +5,9 @@
 // the first `:`. Nothing changes on disk until `commit` (QUIT): deleted files are unlinked and the
 // rest of new/ is renamed to cur/NAME:2,.
 // One session per maildrop: `pop3.lock` in the maildir, created exclusively and holding the pid.
-// A live session touches it every minute; a lock whose pid is gone, or untouched for three
-// minutes (its worker died), is stale and taken over. pop3d and pop3s share it, being threads of
+// A live session's lock is touched every minute (one timer for all the worker's locks, not one per
+// session); a lock whose pid is gone, or untouched for three minutes (its worker died), is stale
+// and taken over. pop3d and pop3s share it, being threads of
 // one process, and so would two runtimes on one maildir.
 // When the account is not the runtime's own (a root runtime serving a system account), the maildir
 // and its new/, cur/ must be real directories owned by the account and messages are opened with
@@ -84,6 +85,27 @@ async function takeLock(path: string): Promise<boolean> {
   return false;
 }
 
+/** Every lock this worker holds, touched together by one timer while there are any. */
+const heldLocks = new Set<string>();
+let lockRefresher: NodeJS.Timeout | undefined;
+
+function refreshLocks(): void {
+  const now = clock.now() / 1000;
+  for (const lock of heldLocks) fs.utimes(lock, now, now).catch(() => {});
+}
+
+function holdLock(path: string): void {
+  heldLocks.add(path);
+  lockRefresher ??= setInterval(refreshLocks, LOCK_REFRESH_MS).unref();
+}
+
+function dropLock(path: string): void {
+  heldLocks.delete(path);
+  if (heldLocks.size > 0 || lockRefresher === undefined) return;
+  clearInterval(lockRefresher);
+  lockRefresher = undefined;
+}
+
 /** A symbolic link or someone else's directory where the account's maildir should be. */
 async function ownedDirectory(path: string, uid: number): Promise<boolean> {
   const stats = await fs.lstat(path);
@@ -91,7 +113,6 @@ async function ownedDirectory(path: string, uid: number): Promise<boolean> {
 }
 
 export class Maildrop {
-  private readonly refresh: NodeJS.Timeout;
   private released = false;
 
   private constructor(
@@ -100,12 +121,7 @@ export class Maildrop {
     /** The account's uid when files must be checked for ownership; undefined = our own maildir. */
     private readonly foreignUid: number | undefined,
   ) {
-    const lock = join(dir, LOCK_FILE);
-    this.refresh = setInterval(() => {
-      const now = clock.now() / 1000;
-      fs.utimes(lock, now, now).catch(() => {});
-    }, LOCK_REFRESH_MS);
-    this.refresh.unref();
+    holdLock(join(dir, LOCK_FILE));
   }
 
   get messages(): readonly Pop3Message[] {
@@ -181,8 +197,9 @@ export class Maildrop {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
-    clearInterval(this.refresh);
-    await fs.unlink(join(this.dir, LOCK_FILE)).catch(() => {});
+    const lock = join(this.dir, LOCK_FILE);
+    dropLock(lock);
+    await fs.unlink(lock).catch(() => {});
   }
 }
 

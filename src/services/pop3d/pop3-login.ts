@@ -1,7 +1,7 @@
 // Who may open a maildrop — qmail-popup's checkpassword step. Two sources, as smtpd's AUTH has:
-//   - tsqmail's virtual users (the same check smtpd's AUTH makes, password-check.ts); their
-//     maildrop is ROOT/home/NAME/Maildir/. APOP compares MD5(timestamp ‖ secret) with the user's
-//     CRAM-MD5 secret, the only plaintext-equivalent one kept.
+//   - tsqmail's virtual users (the checks smtpd's AUTH makes: scrypt, CRAM-MD5's HMAC), a few at
+//     a time (login-queue.ts); their maildrop is ROOT/home/NAME/Maildir/. APOP compares
+//     MD5(timestamp ‖ secret) with the user's CRAM-MD5 secret, the only plaintext-equivalent one kept.
 //   - with CHECKPASSWORD="prog [args] subprog", that program instead (smtpd's runner,
 //     fd3-program.ts): fd 3 gets `user\0password\0timestamp\0` (APOP: the digest as the
 //     password, as qmail-popup sends it; CRAM-MD5: `user\0digest\0challenge\0`, as smtpd sends
@@ -13,23 +13,31 @@ import { createHash, timingSafeEqual } from "node:crypto";
 import { join } from "node:path";
 import type { AuthVerdict, Pop3Credentials } from "../../../machines/pop3-session.js";
 import { readPasswd } from "../../config/getpw.js";
-import { findVirtualUser, virtualCramSecret } from "../../config/virtual-users.js";
+import { verifyPassword } from "../../config/password-hash.js";
+import { findVirtualUser, virtualCramSecret, type VirtualUser } from "../../config/virtual-users.js";
 import { runFd3Program } from "../smtpd/fd3-program.js";
 import { checkPassword } from "../smtpd/password-check.js";
+import type { LoginQueue } from "./login-queue.js";
 
+/** What every login of one service shares; a connection's own settings come in its environment. */
 export interface LoginSettings {
   readonly root: string;
-  /** CHECKPASSWORD's command line; undefined: virtual users. */
-  readonly checkpassword: string | undefined;
-  /** PASSWD: the passwd file a checkpassword login's account is looked up in (default /etc/passwd), as lspawn's. */
-  readonly passwdFile: string | undefined;
-  readonly env: NodeJS.ProcessEnv;
   /** The service name: the child seam's site and the log's prefix. */
   readonly site: string;
   readonly ownUid: number;
+  /** How long a CHECKPASSWORD program may run. */
   readonly timeoutMs: number;
+  /** Virtual users' checks, a few at a time (login-queue.ts). */
+  readonly queue: LoginQueue;
   readonly log: (line: string) => void;
 }
+
+/**
+ * The connection's environment (the service's env/ under its rules variables): CHECKPASSWORD,
+ * the command line to log in through (unset: virtual users), and PASSWD, the passwd file a
+ * checkpassword login's account is looked up in (default /etc/passwd, as lspawn's).
+ */
+export type LoginEnv = Readonly<Record<string, string | undefined>>;
 
 const REJECTED: AuthVerdict = { kind: "rejected" };
 
@@ -40,22 +48,24 @@ function apopMatches(credentials: Extract<Pop3Credentials, { mechanism: "APOP" }
   return given.length === expected.length && timingSafeEqual(given, expected);
 }
 
-async function virtualLogin(settings: LoginSettings, credentials: Pop3Credentials): Promise<AuthVerdict> {
-  let accepted: boolean;
+/** Does the user's secret match? One read of the users table serves this check and the mailbox. */
+async function virtualSecretMatches(root: string, user: VirtualUser, credentials: Pop3Credentials): Promise<boolean> {
   switch (credentials.mechanism) {
     case "APOP": {
-      const secret = await virtualCramSecret(settings.root, credentials.user);
-      accepted = secret !== undefined && apopMatches(credentials, secret);
-      break;
+      const secret = await virtualCramSecret(root, user.name);
+      return secret !== undefined && apopMatches(credentials, secret);
     }
     case "CRAM-MD5":
-      accepted = await checkPassword(settings.root, credentials);
-      break;
+      return checkPassword(root, credentials);
     default:
-      accepted = await checkPassword(settings.root, { mechanism: "PLAIN", user: credentials.user, password: credentials.password });
+      return user.hash !== "" && verifyPassword(credentials.password, user.hash);
   }
-  const user = accepted ? await findVirtualUser(settings.root, credentials.user) : undefined;
-  return user === undefined ? REJECTED : { kind: "ok", mailbox: { user: user.name, maildir: user.maildir, uid: settings.ownUid } };
+}
+
+async function virtualLogin(settings: LoginSettings, credentials: Pop3Credentials): Promise<AuthVerdict> {
+  const user = await findVirtualUser(settings.root, credentials.user);
+  if (user === undefined || !(await virtualSecretMatches(settings.root, user, credentials))) return REJECTED;
+  return { kind: "ok", mailbox: { user: user.name, maildir: user.maildir, uid: settings.ownUid } };
 }
 
 /** The fd 3 fields; `timestamp` is the session's banner timestamp. */
@@ -70,14 +80,14 @@ function programFields(credentials: Pop3Credentials, timestamp: string): string[
   }
 }
 
-async function programLogin(settings: LoginSettings, commandLine: string, credentials: Pop3Credentials, timestamp: string): Promise<AuthVerdict> {
+async function programLogin(settings: LoginSettings, env: LoginEnv, commandLine: string, credentials: Pop3Credentials, timestamp: string): Promise<AuthVerdict> {
   const fields = programFields(credentials, timestamp);
   // A NUL would shift the fields the program reads: a different user or password.
   if (fields.some((field) => field.includes("\0"))) return REJECTED;
-  const result = await runFd3Program(settings.site, commandLine, fields, settings.env, settings.timeoutMs);
+  const result = await runFd3Program(settings.site, commandLine, fields, env, settings.timeoutMs);
   if (result.kind === "crashed") return { kind: "crashed" };
   if (result.code !== 0) return REJECTED;
-  const account = (await readPasswd(settings.passwdFile)).get(credentials.user);
+  const account = (await readPasswd(env.PASSWD)).get(credentials.user);
   if (account === undefined) {
     settings.log(`${settings.site}: ${credentials.user} accepted by checkpassword but not in the passwd file: no maildrop`);
     return REJECTED;
@@ -93,7 +103,9 @@ async function programLogin(settings: LoginSettings, commandLine: string, creden
   return { kind: "ok", mailbox: { user: account.name, maildir: join(account.home, "Maildir"), uid: account.uid } };
 }
 
-/** The machine's checkPassword: virtual users, or the CHECKPASSWORD program. */
-export function checkLogin(settings: LoginSettings, credentials: Pop3Credentials, timestamp: string): Promise<AuthVerdict> {
-  return settings.checkpassword === undefined ? virtualLogin(settings, credentials) : programLogin(settings, settings.checkpassword, credentials, timestamp);
+/** The machine's checkPassword: virtual users (queued), or the connection's CHECKPASSWORD program. */
+export function checkLogin(settings: LoginSettings, env: LoginEnv, credentials: Pop3Credentials, timestamp: string): Promise<AuthVerdict> {
+  // A program's work is in its own process: only the checks made here need the queue.
+  const program = env.CHECKPASSWORD;
+  return program === undefined ? settings.queue.run(() => virtualLogin(settings, credentials)) : programLogin(settings, env, program, credentials, timestamp);
 }

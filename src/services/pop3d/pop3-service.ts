@@ -14,6 +14,7 @@ import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import { fromPromise } from "xstate";
 import { pop3SessionMachine, splitPop3Line } from "../../../machines/pop3-session.js";
+import { inputEvent } from "../../../machines/smtp-session.js";
 import { responseLine } from "../../../machines/smtp-syntax.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
@@ -22,6 +23,7 @@ import type { Env } from "../../net/connection-env.js";
 import type { ServerCertificate } from "../../net/listener-certificate.js";
 import { startListeningService } from "../../net/listening-service.js";
 import { ClientStream } from "../smtpd/client-stream.js";
+import { LoginQueue } from "./login-queue.js";
 import { Maildrop } from "./maildrop.js";
 import { checkLogin, type LoginSettings } from "./pop3-login.js";
 import { IDLE_TIMEOUT_MS, pop3SessionSettings, type Pop3Mode } from "./pop3-settings.js";
@@ -31,15 +33,19 @@ const BUSY_REPLY = "-ERR too many connections, try again later\r\n";
 const FAILURE_REPLY = "-ERR internal error, try again later";
 /** How long a CHECKPASSWORD program may run. */
 const CHECKPASSWORD_TIMEOUT_MS = 30_000;
+/** How many virtual users' password checks run at once (login-queue.ts); libuv's four threads serve every check anyway. */
+const CONCURRENT_LOGIN_CHECKS = 2;
 
 export async function startPop3Service(context: ServiceContext, mode: Pop3Mode): Promise<ServiceHandlers> {
   const { root, service } = context;
   const ownUid = process.getuid?.() ?? 0;
+  const login: LoginSettings = { root, site: service, ownUid, timeoutMs: CHECKPASSWORD_TIMEOUT_MS, queue: new LoginQueue(CONCURRENT_LOGIN_CHECKS), log: (line) => context.log(line) };
 
   /** What the provided effects need of one connection, by the machine's `connection` number. */
   interface Session {
     readonly stream: ClientStream;
-    readonly login: LoginSettings;
+    /** The connection's environment: CHECKPASSWORD and PASSWD are read from it at login. */
+    readonly env: Env;
     readonly timestamp: string;
     readonly secureContext: SecureContext | undefined;
     maildrop?: Maildrop;
@@ -54,10 +60,19 @@ export async function startPop3Service(context: ServiceContext, mode: Pop3Mode):
 
   // Provided once for every connection (see Pop3SessionInput.connection).
   const machine = pop3SessionMachine.provide({
-    actions: { reply: (_, { connection, text }) => sessions.get(connection)?.stream.write(text) },
+    actions: {
+      reply: (_, { connection, text }) => sessions.get(connection)?.stream.write(text),
+      // Only the state that asked handles the answer; the stream never ends a read unanswered.
+      requestLine: ({ self }, { connection, exchange }) =>
+        void session(connection)
+          .stream.readLine(exchange ? responseLine : splitPop3Line)
+          .then((result) => self.send(inputEvent(result))),
+    },
     actors: {
-      readLine: fromPromise(({ input }) => session(input.connection).stream.readLine(input.exchange === true ? responseLine : splitPop3Line)),
-      checkPassword: fromPromise(({ input }) => checkLogin(session(input.connection).login, input.credentials, session(input.connection).timestamp)),
+      checkPassword: fromPromise(({ input: { connection, credentials } }) => {
+        const { env, timestamp } = session(connection);
+        return checkLogin(login, env, credentials, timestamp);
+      }),
       openMaildrop: fromPromise(async ({ input: { connection, mailbox } }) => {
         const opened = await Maildrop.open(mailbox, ownUid);
         if (!(opened instanceof Maildrop)) return opened;
@@ -101,9 +116,8 @@ export async function startPop3Service(context: ServiceContext, mode: Pop3Mode):
   function serve(socket: Socket, env: Env, { control, secureContext }: Pop3Settings): void {
     const connection = ++connections;
     const input = pop3SessionSettings(mode, connection, env, control, secureContext !== undefined, clock.now());
-    const login: LoginSettings = { root, checkpassword: env.CHECKPASSWORD, passwdFile: env.PASSWD, env: { ...env }, site: service, ownUid, timeoutMs: CHECKPASSWORD_TIMEOUT_MS, log: (line) => context.log(line) };
     const stream = new ClientStream(socket, IDLE_TIMEOUT_MS);
-    sessions.set(connection, { stream, login, timestamp: input.timestamp, secureContext });
+    sessions.set(connection, { stream, env, timestamp: input.timestamp, secureContext });
     const actor = context.actors.spawn("conn", machine, { key: connection, input });
     actor.subscribe({
       complete: () => finish(connection),
