@@ -177,6 +177,11 @@ export class ActorHost {
       }
       case "@xstate.snapshot": {
         const snapshot = event.snapshot as { value?: unknown; status: string; context?: unknown };
+        // A snapshot without a state value (a promise's or callback's) says only its status,
+        // which is already told: its start by its `actor` record, its end by the event its
+        // parent gets (`xstate.done.actor…`) or by its root's end. Unsent, they were a quarter
+        // of an SMTP session's records.
+        if (snapshot.value === undefined) return;
         this.publish({
           kind: "snapshot",
           ...base,

@@ -1,39 +1,67 @@
 // The inspection bus in the main thread: every worker's actor records and every supervisor's
 // events arrive here and go to each subscriber (the embedding API, a CLI follower, the web
-// inspector). Workers send actor records only while someone listens: `onActiveChange` tells the
+// inspector). Workers' records arrive packed (inspection-batch.ts): a packed subscriber (the
+// inspector) takes them as they are, and they are decoded only when an object subscriber
+// listens. Workers send actor records only while someone listens: `onActiveChange` tells the
 // runtime when the first subscriber arrives and the last one leaves. A subscriber that throws is
 // removed, so one bad listener cannot stop the others or the runtime.
 
+import { packRecord, unbatch, unpackRecord, type PackedBatch, type PackedRecord } from "./inspection-batch.js";
 import type { InspectionRecord } from "./inspection-record.js";
 
 export type InspectionListener = (record: InspectionRecord) => void;
+export type PackedListener = (record: PackedRecord) => void;
 
 export class InspectionBus {
   private readonly listeners = new Set<InspectionListener>();
+  private readonly packedListeners = new Set<PackedListener>();
 
   constructor(private readonly onActiveChange: (active: boolean) => void = () => {}) {}
 
   get active(): boolean {
-    return this.listeners.size > 0;
+    return this.listeners.size + this.packedListeners.size > 0;
   }
 
   subscribe(listener: InspectionListener): () => void {
-    this.listeners.add(listener);
-    if (this.listeners.size === 1) this.onActiveChange(true);
-    return () => this.remove(listener);
+    return this.add(this.listeners, listener);
   }
 
+  subscribePacked(listener: PackedListener): () => void {
+    return this.add(this.packedListeners, listener);
+  }
+
+  /** A record made in the main thread (a supervisor's event). */
   publish(record: InspectionRecord): void {
-    for (const listener of this.listeners) {
+    if (this.packedListeners.size > 0) this.deliver(this.packedListeners, packRecord(record));
+    this.deliver(this.listeners, record);
+  }
+
+  /** A worker's batch. */
+  publishBatch(batch: PackedBatch): void {
+    for (const packed of unbatch(batch)) {
+      this.deliver(this.packedListeners, packed);
+      if (this.listeners.size > 0) this.deliver(this.listeners, unpackRecord(packed));
+    }
+  }
+
+  private add<T>(set: Set<T>, listener: T): () => void {
+    const wasActive = this.active;
+    set.add(listener);
+    if (!wasActive) this.onActiveChange(true);
+    return () => this.remove(set, listener);
+  }
+
+  private deliver<T>(set: Set<(item: T) => void>, item: T): void {
+    for (const listener of set) {
       try {
-        listener(record);
+        listener(item);
       } catch {
-        this.remove(listener);
+        this.remove(set, listener);
       }
     }
   }
 
-  private remove(listener: InspectionListener): void {
-    if (this.listeners.delete(listener) && this.listeners.size === 0) this.onActiveChange(false);
+  private remove<T>(set: Set<T>, listener: T): void {
+    if (set.delete(listener) && !this.active) this.onActiveChange(false);
   }
 }

@@ -3,7 +3,7 @@
 // place, src/messages.ts. Bodies travel as transferred ArrayBuffers (reference/runtime.md §4.1):
 // never post a pooled Buffer, copy into a fresh Uint8Array and transfer its buffer.
 
-import type { InspectionRecord } from "./inspection-record.js";
+import type { PackedBatch } from "./inspection-batch.js";
 
 /** What the supervisor asks of a running service: daemontools' signals, in tsqmail's meaning. */
 export type ServiceSignal =
@@ -34,7 +34,8 @@ export type HostToWorker =
 export type WorkerToHost =
   | { readonly type: "ready" }
   | { readonly type: "log"; readonly lines: readonly string[] }
-  | { readonly type: "inspection"; readonly records: readonly InspectionRecord[] }
+  // Packed in the worker; `batch.buffer` is transferred.
+  | { readonly type: "inspection"; readonly batch: PackedBatch }
   | { readonly type: "hook-report"; readonly module: string; readonly payload: unknown }
   // `transfer` names the ArrayBuffers (inside payload) that move rather than copy; the main
   // thread moves them on to the receiving worker, so a body is never cloned on its way.

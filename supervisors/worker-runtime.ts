@@ -1,13 +1,15 @@
 // Worker entry: runs one service inside a worker thread. Loads the service module named in
 // workerData, gives it a context (log, actor host, messaging), reports `ready` once it has
-// started, and turns the supervisor's signals into calls on the service's handlers. Log lines and
-// inspection records are batched once per turn of the event loop, and flushed at once when the
-// worker is about to die, so a crash loses none of them. A `term` ends with the worker
-// exiting on its own; anything thrown escapes to the supervisor, which restarts the service.
+// started, and turns the supervisor's signals into calls on the service's handlers. Log lines are
+// batched once per turn of the event loop; inspection records are collected for RECORDS_MS, then
+// packed and posted as one transferred buffer (a post and a pack call have fixed costs, and a busy
+// worker makes records on every turn). Both are flushed at once when the worker is about to die, so a
+// crash loses none of them. A `term` ends with the worker exiting on its own; anything thrown
+// escapes to the supervisor, which restarts the service.
 
 import { parentPort, workerData } from "node:worker_threads";
 import { ActorHost } from "./actor-host.js";
-import type { InspectionRecord } from "./inspection-record.js";
+import { BatchPacker } from "./inspection-batch.js";
 import type { ServiceContext, ServiceHandlers, StartService } from "./service-module.js";
 import type { HostToWorker, ServiceSignal, WorkerBoot, WorkerHook, WorkerToHost } from "./thread-protocol.js";
 
@@ -18,33 +20,38 @@ const boot = workerData as WorkerBoot;
 const post = (message: WorkerToHost, transfer?: readonly ArrayBuffer[]): void =>
   port.postMessage(message, transfer as ArrayBuffer[] | undefined);
 
-let pendingLines: string[] = [];
-let pendingRecords: InspectionRecord[] = [];
-let flushQueued = false;
+const RECORDS_MS = 20;
 
-function flush(): void {
-  flushQueued = false;
-  if (pendingLines.length > 0) {
-    post({ type: "log", lines: pendingLines });
-    pendingLines = [];
-  }
-  if (pendingRecords.length > 0) {
-    post({ type: "inspection", records: pendingRecords });
-    pendingRecords = [];
-  }
+let pendingLines: string[] = [];
+let linesQueued = false;
+const records = new BatchPacker();
+let recordsTimer: NodeJS.Timeout | undefined;
+
+function flushLines(): void {
+  linesQueued = false;
+  if (pendingLines.length === 0) return;
+  post({ type: "log", lines: pendingLines });
+  pendingLines = [];
 }
 
-function queueFlush(): void {
-  if (flushQueued) return;
-  flushQueued = true;
-  setImmediate(flush);
+function flushRecords(): void {
+  if (recordsTimer !== undefined) clearTimeout(recordsTimer);
+  recordsTimer = undefined;
+  const batch = records.take();
+  if (batch !== undefined) post({ type: "inspection", batch }, [batch.buffer]);
+}
+
+function flush(): void {
+  flushLines();
+  flushRecords();
 }
 
 const actors = new ActorHost({
   service: boot.service,
   publish: (record) => {
-    pendingRecords.push(record);
-    queueFlush();
+    records.add(record);
+    // Unref'd: a pending batch must not keep a stopping worker alive (stop flushes it).
+    recordsTimer ??= setTimeout(flushRecords, RECORDS_MS).unref();
   },
   onFailure: (id, error) => {
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -55,7 +62,9 @@ actors.inspecting = boot.inspect;
 
 function log(line: string): void {
   for (const part of line.split("\n")) pendingLines.push(part);
-  queueFlush();
+  if (linesQueued) return;
+  linesQueued = true;
+  setImmediate(flushLines);
 }
 
 const context: ServiceContext = {

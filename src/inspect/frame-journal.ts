@@ -1,12 +1,15 @@
 // The inspector's memory of the stream, so a page that connects late (or reconnects) sees what is
 // going on: the latest layout, each service's latest status, recent supervisor events, every live
 // actor's recent records and a bounded history of finished actors. Everything is bounded, so an
-// inspector left attached for weeks holds a fixed amount of memory. The bus reports only a root
+// inspector left attached for weeks holds a fixed amount of memory. Frames are kept packed, as
+// views of the buffers they came in (a worker's batch); a view keeps its whole buffer alive, so
+// once the buffers taken in since the last time pass three times the size of what is kept, the
+// kept frames are copied out into one buffer of their own. The bus reports only a root
 // actor's end, not its children's (an SMTP session's line reads): children are filed with their
 // root when it ends and leave with it, or every session would leave its children live forever.
 
-import type { InspectionRecord } from "../../supervisors/inspection-record.js";
-import type { InspectorFrame } from "./inspector-frame.js";
+import type { PackedRecord } from "../../supervisors/inspection-batch.js";
+import type { PackedFrame } from "./inspector-frame.js";
 
 export interface JournalLimits {
   /** Records kept per actor (the oldest after its first are dropped). */
@@ -15,16 +18,18 @@ export interface JournalLimits {
   readonly finishedActors: number;
   /** Supervisor events kept, besides each service's latest status. */
   readonly supervisorEvents: number;
+  /** Buffers taken in before the kept frames are first copied out of them. */
+  readonly copyAfterBytes: number;
 }
 
-export const DEFAULT_LIMITS: JournalLimits = { recordsPerActor: 400, finishedActors: 200, supervisorEvents: 500 };
+export const DEFAULT_LIMITS: JournalLimits = { recordsPerActor: 400, finishedActors: 200, supervisorEvents: 500, copyAfterBytes: 16 << 20 };
 
-type ActorRecord = Extract<InspectionRecord, { id: string }>;
+type ActorRecord = PackedRecord;
 
 export class FrameJournal {
-  private layout: InspectorFrame | undefined;
-  private readonly statuses = new Map<string, InspectorFrame>();
-  private readonly supervisorEvents: InspectorFrame[] = [];
+  private layout: PackedFrame | undefined;
+  private readonly statuses = new Map<string, PackedFrame>();
+  private readonly supervisorEvents: PackedFrame[] = [];
   // Map iteration order is insertion order: live and finished actors stay oldest first.
   private readonly live = new Map<string, ActorRecord[]>();
   private readonly finished = new Map<string, ActorRecord[]>();
@@ -32,16 +37,31 @@ export class FrameJournal {
   private readonly childrenOf = new Map<string, Set<string>>();
   /** Each child of a finished root: its root, whose records its late records join. */
   private readonly rootOf = new Map<string, string>();
+  /** Bytes of the buffers frames came in since the last copy (a buffer counted once per run). */
+  private takenIn = 0;
+  private lastBuffer: ArrayBufferLike | undefined;
+  private copyAt: number;
 
-  constructor(private readonly limits: JournalLimits = DEFAULT_LIMITS) {}
+  constructor(private readonly limits: JournalLimits = DEFAULT_LIMITS) {
+    this.copyAt = limits.copyAfterBytes;
+  }
 
-  add(frame: InspectorFrame): void {
+  add(frame: PackedFrame): void {
+    if (frame.bytes.buffer !== this.lastBuffer) {
+      this.lastBuffer = frame.bytes.buffer;
+      this.takenIn += this.lastBuffer.byteLength;
+    }
+    this.file(frame);
+    if (this.takenIn > this.copyAt) this.copyOut();
+  }
+
+  private file(frame: PackedFrame): void {
     switch (frame.kind) {
       case "layout":
         this.layout = frame;
         return;
       case "supervisor":
-        if (frame.event === "status") this.statuses.set(frame.service, frame);
+        if (frame.event === "status") this.statuses.set(frame.id, frame);
         else pushBounded(this.supervisorEvents, frame, this.limits.supervisorEvents, 0);
         return;
       default:
@@ -50,8 +70,8 @@ export class FrameJournal {
   }
 
   /** What a newly connected page is sent first: enough to draw the present state. */
-  frames(): InspectorFrame[] {
-    const out: InspectorFrame[] = this.layout === undefined ? [] : [this.layout];
+  frames(): PackedFrame[] {
+    const out: PackedFrame[] = this.layout === undefined ? [] : [this.layout];
     out.push(...this.supervisorEvents, ...this.statuses.values());
     for (const records of this.finished.values()) out.push(...records);
     for (const records of this.live.values()) out.push(...records);
@@ -89,6 +109,30 @@ export class FrameJournal {
     records.push(end);
     this.finished.set(record.id, records);
     if (this.finished.size > this.limits.finishedActors) this.forget(this.finished.keys().next().value!);
+  }
+
+  /** Moves every kept frame into one new buffer, so the buffers they came in can be freed. */
+  private copyOut(): void {
+    const size = this.frames().reduce((sum, frame) => sum + frame.bytes.length, 0);
+    const arena = new Uint8Array(size);
+    let at = 0;
+    const copy = <T extends PackedFrame>(frame: T): T => {
+      arena.set(frame.bytes, at);
+      at += frame.bytes.length;
+      return { ...frame, bytes: arena.subarray(at - frame.bytes.length, at) };
+    };
+    const copyAll = <T extends PackedFrame>(list: T[]): void => {
+      for (let i = 0; i < list.length; i++) list[i] = copy(list[i]!);
+    };
+    if (this.layout !== undefined) this.layout = copy(this.layout);
+    for (const [service, frame] of this.statuses) this.statuses.set(service, copy(frame));
+    copyAll(this.supervisorEvents);
+    for (const list of this.live.values()) copyAll(list);
+    for (const list of this.finished.values()) copyAll(list);
+    this.lastBuffer = arena.buffer;
+    this.takenIn = size;
+    // Another copy only once three times as much has come in: copying stays a fraction of taking in.
+    this.copyAt = size + Math.max(this.limits.copyAfterBytes, 3 * size);
   }
 
   private forget(root: string): void {

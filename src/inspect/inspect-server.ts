@@ -1,7 +1,7 @@
 // The inspector's web server: one page (src/inspect/page/), msgpackr's browser build, statecharts
 // as SVG, and a WebSocket (`/stream`) that sends a connecting page the journal's frames and then
-// the live stream, batched every 50 ms into one msgpackr array per message so a busy runtime
-// costs one WebSocket send per page per batch.
+// the live stream, batched every 50 ms into one msgpack array per message (the frames' packed
+// bytes joined, none re-encoded) so a busy runtime costs one WebSocket send per page per batch.
 //
 // Access: bound to loopback by default, and then only to requests whose Host names loopback
 // (a rebound DNS name cannot reach it from a web page). Bound to any other address it requires a
@@ -14,14 +14,14 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
-import { packFrames, type InspectorFrame } from "./inspector-frame.js";
+import { joinFrames, type PackedFrame } from "./inspector-frame.js";
 import { machineSvg } from "./statechart.js";
 
 export interface InspectorFeed {
   /** Frames that describe the present, sent to each page as it connects. */
-  frames(): InspectorFrame[];
+  frames(): readonly PackedFrame[];
   /** Live frames until the returned function is called; a replay has none. */
-  subscribe(listener: (frame: InspectorFrame) => void): () => void;
+  subscribe(listener: (frame: PackedFrame) => void): () => void;
 }
 
 export interface InspectServerOptions {
@@ -113,12 +113,12 @@ export async function startInspectServer(feed: InspectorFeed, options: InspectSe
   });
 
   const pages = new Set<WebSocket>();
-  let pending: InspectorFrame[] = [];
+  let pending: PackedFrame[] = [];
   let timer: NodeJS.Timeout | undefined;
   const flush = (): void => {
     timer = undefined;
     if (pending.length === 0) return;
-    const message = packFrames(pending);
+    const message = joinFrames(pending);
     pending = [];
     for (const ws of pages) send(ws, message);
   };
@@ -136,7 +136,7 @@ export async function startInspectServer(feed: InspectorFeed, options: InspectSe
   function attach(ws: WebSocket): void {
     // What is pending was journalled already: flush it to the others before this page starts.
     flush();
-    send(ws, packFrames(feed.frames()));
+    send(ws, joinFrames(feed.frames()));
     pages.add(ws);
     ws.on("close", () => pages.delete(ws));
     ws.on("error", () => pages.delete(ws));

@@ -1,12 +1,13 @@
-// `--record FILE`: the inspection stream written as it happens, one msgpackr value per frame,
-// so a recording cut short by a crash still replays up to its last whole frame.
+// `--record FILE`: the inspection stream written as it happens, one msgpackr value per frame (the
+// bytes the frame was packed into where it was made), so a recording cut short by a crash still
+// replays up to its last whole frame.
 
 import { createWriteStream } from "node:fs";
 import { once } from "node:events";
-import { packFrame, type InspectorFrame } from "./inspector-frame.js";
+import type { PackedFrame } from "./inspector-frame.js";
 
 export interface Recorder {
-  write(frame: InspectorFrame): void;
+  write(frame: PackedFrame): void;
   close(): Promise<void>;
 }
 
@@ -18,7 +19,7 @@ export async function openRecorder(file: string): Promise<Recorder> {
   out.on("error", (error) => (failed = error));
   return {
     write(frame) {
-      if (failed === undefined) out.write(packFrame(frame));
+      if (failed === undefined) out.write(frame.bytes);
     },
     async close() {
       if (out.closed) return;

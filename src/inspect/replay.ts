@@ -4,10 +4,10 @@
 
 import { readFile } from "node:fs/promises";
 import { startInspectServer, type InspectServer, type InspectServerOptions } from "./inspect-server.js";
-import { unpackRecording } from "./inspector-frame.js";
+import { splitRecording } from "./inspector-frame.js";
 
 export async function serveRecording(file: string, options: InspectServerOptions): Promise<{ server: InspectServer; frames: number }> {
-  const frames = unpackRecording(await readFile(file));
+  const frames = splitRecording(await readFile(file));
   const server = await startInspectServer({ frames: () => frames, subscribe: () => () => {} }, options);
   return { server, frames: frames.length };
 }

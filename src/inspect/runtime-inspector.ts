@@ -1,16 +1,17 @@
 // The inspector as a runtime option: subscribes to the inspection bus from the runtime's creation
 // (so it sees every service start), keeps the journal a late page needs, writes the recording,
-// and serves the page once the runtime knows its layout. Subscribing keeps the workers producing
-// actor records for as long as the runtime runs; without the option nothing is subscribed and
-// the workers' inspect hooks stay off.
+// sends the stream to a Stately relay, and serves the page once the runtime knows its layout.
+// Subscribing keeps the workers producing actor records for as long as the runtime runs; without
+// the option nothing is subscribed and the workers' inspect hooks stay off.
 
-import type { InspectionRecord } from "../../supervisors/inspection-record.js";
+import { unpackRecord, type PackedRecord } from "../../supervisors/inspection-batch.js";
 import { clock } from "../../supervisors/clock.js";
 import type { Branch } from "../runtime/tree-layout.js";
 import { FrameJournal } from "./frame-journal.js";
 import { startInspectServer, type InspectorFeed, type InspectServer } from "./inspect-server.js";
-import type { InspectorFrame } from "./inspector-frame.js";
+import { packFrame, type PackedFrame } from "./inspector-frame.js";
 import { openRecorder, type Recorder } from "./recorder.js";
+import { startStatelyExporter, type StatelyExporter } from "./stately-exporter.js";
 
 export interface InspectorOptions {
   /** Serve the page on this port (0: any free port); absent: no server. */
@@ -21,12 +22,14 @@ export interface InspectorOptions {
   readonly token?: string;
   /** Write the stream to this file. */
   readonly record?: string;
+  /** Send the stream to a relay of @statelyai/inspect at this ws:// address (stately-exporter.ts). */
+  readonly stately?: string;
 }
 
 export interface RuntimeInspector {
-  /** Takes every record of the bus. */
-  readonly publish: (record: InspectionRecord) => void;
-  /** Once the layout is known: writes it and opens the recording and the server. */
+  /** Takes every record of the bus, packed. */
+  readonly publish: (record: PackedRecord) => void;
+  /** Once the layout is known: writes it and opens the recording, the exporter and the server. */
   open(root: string, branches: readonly Branch[]): Promise<void>;
   /** The page's address, once open with a port. */
   readonly url: string | undefined;
@@ -36,18 +39,18 @@ export interface RuntimeInspector {
 /** A feed with memory: a journal for late pages and live listeners. */
 export class JournalFeed implements InspectorFeed {
   private readonly journal = new FrameJournal();
-  private readonly listeners = new Set<(frame: InspectorFrame) => void>();
+  private readonly listeners = new Set<(frame: PackedFrame) => void>();
 
-  push(frame: InspectorFrame): void {
+  push(frame: PackedFrame): void {
     this.journal.add(frame);
     for (const listener of this.listeners) listener(frame);
   }
 
-  frames(): InspectorFrame[] {
+  frames(): PackedFrame[] {
     return this.journal.frames();
   }
 
-  subscribe(listener: (frame: InspectorFrame) => void): () => void {
+  subscribe(listener: (frame: PackedFrame) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }
@@ -57,18 +60,24 @@ export function createRuntimeInspector(options: InspectorOptions): RuntimeInspec
   const feed = new JournalFeed();
   let recorder: Recorder | undefined;
   let server: InspectServer | undefined;
+  let exporter: StatelyExporter | undefined;
   let closing: Promise<void> | undefined;
   // The runtime opens the inspector before any service starts: the recording misses nothing.
   feed.subscribe((frame) => recorder?.write(frame));
 
   return {
-    publish: (record) => feed.push(record),
+    publish(record) {
+      feed.push(record);
+      // Only the exporter needs records decoded.
+      exporter?.publish(unpackRecord(record));
+    },
     get url() {
       return server?.url;
     },
     async open(root, branches) {
-      const layout: InspectorFrame = { kind: "layout", at: clock.now(), root, branches };
+      const layout = packFrame({ kind: "layout", at: clock.now(), root, branches });
       if (options.record !== undefined) recorder = await openRecorder(options.record);
+      if (options.stately !== undefined) exporter = await startStatelyExporter(options.stately);
       feed.push(layout);
       if (options.port !== undefined) {
         server = await startInspectServer(feed, {
@@ -80,7 +89,7 @@ export function createRuntimeInspector(options: InspectorOptions): RuntimeInspec
     },
     close() {
       // Both the runtime's stop and its end close it: once is enough.
-      closing ??= Promise.all([server?.close(), recorder?.close()]).then(() => {});
+      closing ??= Promise.all([server?.close(), recorder?.close(), exporter?.close()]).then(() => {});
       return closing;
     },
   };

@@ -75,7 +75,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   ended.catch(() => {});
   const inspector = options.inspector === undefined ? undefined : createRuntimeInspector(options.inspector);
   if (inspector !== undefined) {
-    bus.subscribe(inspector.publish);
+    bus.subscribePacked(inspector.publish);
     void ended.catch(() => {}).finally(() => inspector.close());
   }
 

@@ -125,7 +125,7 @@ export class ServiceHost {
         this.log.append(message.lines);
         return;
       case "inspection":
-        for (const record of message.records) this.options.bus.publish(record);
+        this.options.bus.publishBatch(message.batch);
         return;
       case "app":
         // A message for a service that is not running goes back to its sender, which decides

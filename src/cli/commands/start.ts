@@ -2,8 +2,8 @@
 // SIGTERM and SIGINT stop it gracefully within 5 s; SIGHUP reloads every service (svc -h);
 // SIGALRM retries every delivery now (svc -a). `--init` first makes or completes the root (what
 // `npm start` uses); `--log stdout` sends every service's log to standard output.
-// `--inspect[=PORT]` serves the web inspector, `--record FILE` records the inspection stream
-// (docs/inspector.md).
+// `--inspect[=PORT]` serves the web inspector, `--record FILE` records the inspection stream,
+// `--inspect-stately URL` sends it to a relay of Stately's inspector (docs/inspector.md).
 // Exits 0 after a stop, 111 if the supervision tree gave up.
 
 import { UsageError, type Command, type CliIo } from "../command.js";
@@ -39,9 +39,9 @@ function handleSignals(runtime: Runtime, io: CliIo): () => void {
 export const start: Command = {
   name: "start",
   summary: "run every service in the foreground (TERM/INT stop, HUP reload, ALRM retry now)",
-  usage: "tsqmail start [--root DIR] [--init [--domain D] [--listen IP] [--base-port N]] [--log stdout]\n       [--inspect[=PORT]] [--inspect-host HOST] [--record FILE]",
+  usage: "tsqmail start [--root DIR] [--init [--domain D] [--listen IP] [--base-port N]] [--log stdout]\n       [--inspect[=PORT]] [--inspect-host HOST] [--record FILE]\n       [--inspect-stately ws://HOST:PORT]",
   async run(args, io) {
-    const options = { ...INIT_OPTIONS, ...INSPECT_OPTIONS, init: { type: "boolean" }, log: { type: "string" }, record: { type: "string" } } as const;
+    const options = { ...INIT_OPTIONS, ...INSPECT_OPTIONS, init: { type: "boolean" }, log: { type: "string" }, record: { type: "string" }, "inspect-stately": { type: "string" } } as const;
     const { values } = parseCommandArgs(withInspectDefault(args), options, false);
     const log = stringOption(values, "log");
     if (log !== undefined && log !== "stdout") throw new UsageError(`--log takes only 'stdout'`);
@@ -52,7 +52,11 @@ export const start: Command = {
     }
     const address = inspectAddress(values, io.env);
     const record = stringOption(values, "record");
-    const inspector = address === undefined && record === undefined ? undefined : { ...address, ...(record === undefined ? {} : { record }) };
+    const stately = stringOption(values, "inspect-stately");
+    const inspector =
+      address === undefined && record === undefined && stately === undefined
+        ? undefined
+        : { ...address, ...(record === undefined ? {} : { record }), ...(stately === undefined ? {} : { stately }) };
     const runtime = createRuntime({ root, logToStdout: log === "stdout", stdout: io.stdout, ...(inspector === undefined ? {} : { inspector }) });
     const release = handleSignals(runtime, io);
     try {
