@@ -211,10 +211,20 @@ const start: StartService = async (context) => {
       });
   };
 
-  await sweepLeftovers(layout.queueDir, clock.now(), log);
-  const queued = await listQueued(fs, layout);
-  for (const id of [...queued.todo, ...queued.preprocessed]) enqueueEntry(id);
   const trigger = await readTrigger(fs, layout.trigger, scanTodo, log);
+  // The queue is read after start returns: send is ready (and the listeners that wait for it
+  // start) at once, however many messages the queue holds. Injections during the scan still wake
+  // it; scanTodo only adds what is not live yet. A queue that cannot be read is a crash, as a
+  // failed start was: the rejection ends the worker and supervise starts send again.
+  const recovered = (async () => {
+    await sweepLeftovers(layout.queueDir, clock.now(), log);
+    const queued = await listQueued(fs, layout);
+    for (const id of [...queued.todo, ...queued.preprocessed]) enqueueEntry(id);
+  })();
+  recovered.catch((error: unknown) => {
+    log(`alert: unable to read the queue: ${(error as Error).message}`);
+    throw error;
+  });
 
   return {
     alarm() {
@@ -252,6 +262,7 @@ const start: StartService = async (context) => {
     },
     async stop() {
       stopping = true;
+      await recovered.catch(() => undefined);
       activation.stop();
       await trigger.close();
       const deadline = new Promise((resolve) => setTimeout(resolve, STOP_WAIT_MS).unref());
