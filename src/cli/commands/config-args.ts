@@ -3,8 +3,7 @@
 // parseArgs' own errors turned into UsageError (exit 100).
 
 import { UsageError } from "../command.js";
-import { parseCommandArgs, stringOption, type OptionSpec } from "../command-args.js";
-import { chooseRoot } from "../../root/paths.js";
+import { parseCommandArgs, rootOf, type OptionSpec } from "../command-args.js";
 
 export interface ConfigArgs {
   readonly root: string;
@@ -15,5 +14,5 @@ export interface ConfigArgs {
 export function parseConfigArgs(args: string[], env: NodeJS.ProcessEnv, options: OptionSpec, positionals: number): ConfigArgs {
   const parsed = parseCommandArgs(args, options, positionals > 0);
   if (parsed.positionals.length !== positionals) throw new UsageError(`expected ${positionals} argument(s), got ${parsed.positionals.length}`);
-  return { root: chooseRoot(stringOption(parsed.values, "root"), env), values: parsed.values, positionals: parsed.positionals };
+  return { root: rootOf(parsed.values, env), values: parsed.values, positionals: parsed.positionals };
 }

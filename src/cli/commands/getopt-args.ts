@@ -39,10 +39,3 @@ export function getopt(args: readonly string[], spec: string): GetoptResult {
   }
   return { options, operands: args.slice(i) };
 }
-
-/** A leading `--root DIR` (or `--root=DIR`), which every tsqmail command takes, split from the rest. */
-export function leadingRoot(args: readonly string[]): { root: string | undefined; rest: string[] } {
-  if (args[0] === "--root" && args.length >= 2) return { root: args[1], rest: args.slice(2) };
-  if (args[0]?.startsWith("--root=") === true) return { root: args[0].slice("--root=".length), rest: args.slice(1) };
-  return { root: undefined, rest: [...args] };
-}

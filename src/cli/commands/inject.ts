@@ -10,12 +10,13 @@
 import type { Command, CliIo } from "../command.js";
 import { ConfigError } from "../../config/config-error.js";
 import { enqueue } from "../../queue/enqueue.js";
-import { chooseRoot, rootPaths } from "../../root/paths.js";
+import { rootPaths } from "../../root/paths.js";
+import { takeRoot } from "../command-args.js";
 import { splitHeader } from "../../inject/header-split.js";
 import { injectHeader, type RecipientSource } from "../../inject/inject-header.js";
 import { InjectError } from "../../inject/inject-error.js";
 import { readInjectIdentity } from "../../inject/inject-settings.js";
-import { getopt, leadingRoot } from "./getopt-args.js";
+import { getopt } from "./getopt-args.js";
 
 const fatal = (io: CliIo, text: string, exit: number): number => {
   io.stderr.write(`tsqmail inject: fatal: ${text}\n`);
@@ -27,8 +28,7 @@ export const inject: Command = {
   summary: "qmail-inject: rewrite a message's header and queue it",
   usage: "tsqmail inject [--root DIR] [-nNaAhH] [-f sender] [recipient ...]   (message on stdin)",
   async run(args, io) {
-    const { root: rootFlag, rest } = leadingRoot(args);
-    const root = chooseRoot(rootFlag, io.env);
+    const { root, rest } = takeRoot(args, io.env, "leading");
     const { options, operands } = getopt(rest, "aAhHnNf:");
     let source: RecipientSource | "default" = "default";
     let queue = true;

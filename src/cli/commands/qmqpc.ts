@@ -7,12 +7,11 @@
 // it to make one injector hand its mail over QMQP; a root without a queue does so for all of them.
 
 import type { Command } from "../command.js";
-import { chooseRoot } from "../../root/paths.js";
 import { readQmqpServers, sendToQmqpServers } from "../../qmqp/null-client.js";
 import { readDescriptor } from "../../queue/descriptor-reader.js";
 import { readEnvelope } from "../../queue/envelope.js";
 import { QueueExit } from "../../queue/queue-exit.js";
-import { isDirectory, parseRootFlag } from "./queue.js";
+import { isDirectory, rootOnly } from "./queue.js";
 
 const ENVELOPE_FD = 1;
 
@@ -21,7 +20,7 @@ export const qmqpcCommand: Command = {
   summary: "qmail-qmqpc: hand the message on fd 0 (envelope on fd 1) to a QMQP server of control/qmqpservers",
   usage: "tsqmail qmqpc [--root DIR]   (message on fd 0, envelope F…\\0T…\\0…\\0 on fd 1)",
   async run(args, io) {
-    const root = chooseRoot(parseRootFlag(args), io.env);
+    const root = rootOnly(args, io.env);
     if (!(await isDirectory(root))) return QueueExit.homeDir;
     const servers = await readQmqpServers(root).catch(() => undefined);
     if (servers === undefined) return QueueExit.configUnreadable;

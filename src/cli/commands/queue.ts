@@ -6,7 +6,8 @@
 
 import { siteFs } from "../../io/fs.js";
 import { UsageError, type Command } from "../command.js";
-import { chooseRoot, rootPaths } from "../../root/paths.js";
+import { rootPaths } from "../../root/paths.js";
+import { takeRoot } from "../command-args.js";
 import { readDescriptor } from "../../queue/descriptor-reader.js";
 import { readEnvelope } from "../../queue/envelope.js";
 import { QueueExit } from "../../queue/queue-exit.js";
@@ -16,10 +17,11 @@ const ENVELOPE_FD = 1;
 /** qmail-queue's alarm: a caller that never finishes is given a day, then it exits 52, leaving its files. */
 const SELF_DESTRUCT_MS = 24 * 60 * 60 * 1000;
 
-export function parseRootFlag(args: string[]): string | undefined {
-  if (args.length === 0) return undefined;
-  if (args.length === 2 && args[0] === "--root") return args[1];
-  throw new UsageError(`unexpected arguments: ${args.join(" ")}`);
+/** qmail-queue and qmail-qmqpc take no arguments; here only `--root DIR`. */
+export function rootOnly(args: readonly string[], env: NodeJS.ProcessEnv): string {
+  const { root, rest } = takeRoot(args, env, "leading");
+  if (rest.length > 0) throw new UsageError(`unexpected arguments: ${rest.join(" ")}`);
+  return root;
 }
 
 export async function isDirectory(path: string): Promise<boolean> {
@@ -34,7 +36,7 @@ export const queueCommand: Command = {
   summary: "qmail-queue: queue the message on fd 0 with the envelope read from fd 1",
   usage: "tsqmail queue [--root DIR]   (message on fd 0, envelope F…\\0T…\\0…\\0 on fd 1)",
   async run(args, io) {
-    const paths = rootPaths(chooseRoot(parseRootFlag(args), io.env));
+    const paths = rootPaths(rootOnly(args, io.env));
     // qmail-queue's chdir to QMAILHOME and then queue/.
     if (!(await isDirectory(paths.root))) return QueueExit.homeDir;
     if (!(await isDirectory(paths.queue))) return QueueExit.queueDir;

@@ -11,7 +11,8 @@
 
 import type { Command } from "../command.js";
 import { UsageError } from "../command.js";
-import { getopt, leadingRoot } from "./getopt-args.js";
+import { takeRoot } from "../command-args.js";
+import { getopt } from "./getopt-args.js";
 import { inject } from "./inject.js";
 import { qread } from "./qread.js";
 
@@ -30,8 +31,8 @@ export const sendmail: Command = {
   summary: "sendmail-compatible front end to inject (-t -f -F -i -oi -bp); install as `sendmail`",
   usage: `tsqmail ${USAGE}   (or run as sendmail / mailq through a symlink)`,
   async run(args, io) {
-    const { root, rest } = leadingRoot(args);
-    const rootArgs = root === undefined ? [] : ["--root", root];
+    const { root, rest } = takeRoot(args, io.env, "leading");
+    const rootArgs = ["--root", root];
     const { options, operands } = getopt(rest, "vimte:f:p:o:B:F:EJxb:");
     let fromHeader = false;
     let sender: string | undefined;

@@ -7,8 +7,7 @@
 // Exits 0 after a stop, 111 if the supervision tree gave up.
 
 import { UsageError, type Command, type CliIo } from "../command.js";
-import { parseCommandArgs, stringOption } from "../command-args.js";
-import { chooseRoot } from "../../root/paths.js";
+import { parseCommandArgs, rootOf, stringOption } from "../command-args.js";
 import { initRoot } from "../../root/init.js";
 import { createRuntime, type Runtime } from "../../runtime/runtime.js";
 import { INIT_OPTIONS, initOptionsFrom } from "./init.js";
@@ -45,7 +44,7 @@ export const start: Command = {
     const { values } = parseCommandArgs(withInspectDefault(args), options, false);
     const log = stringOption(values, "log");
     if (log !== undefined && log !== "stdout") throw new UsageError(`--log takes only 'stdout'`);
-    const root = chooseRoot(stringOption(values, "root"), io.env);
+    const root = rootOf(values, io.env);
     if (values.init === true) {
       const report = await initRoot(initOptionsFrom(root, values));
       if (report.created.length > 0) io.stderr.write(`tsqmail: initialised ${root}\n`);

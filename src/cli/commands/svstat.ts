@@ -9,7 +9,8 @@ import { rootPaths } from "../../root/paths.js";
 import { svstatLine } from "../../../supervisors/daemontools/svstat-format.js";
 import { join } from "node:path";
 import type { Command } from "../command.js";
-import { rootOption, serviceDirOf } from "./service-args.js";
+import { takeRoot } from "../command-args.js";
+import { serviceDirOf } from "./service-args.js";
 
 function lineFor(root: string, service: string, now: number): string {
   const dir = serviceDirOf(root, service);
@@ -59,7 +60,7 @@ export const svstat: Command = {
   summary: "service status as daemontools' svstat prints it; --tree for the supervision tree",
   usage: "tsqmail svstat [--root DIR] [--tree] [SERVICE...]",
   async run(args, io) {
-    const { root, rest } = rootOption(args, io.env);
+    const { root, rest } = takeRoot(args, io.env, "anywhere");
     const now = Date.now();
     if (rest.includes("--tree")) {
       for (const line of await tree(root, now)) io.stdout.write(`${line}\n`);
