@@ -81,8 +81,11 @@ const matches = (pattern: string, value: string): boolean => pattern === "*" || 
 
 const draw = (seed: number, label: string): number => mulberry32(hash32(label, seed))();
 
-/** The file-system sites where mail is written: the queue, todo processing (send), mailboxes, bounces. */
-export const MAIL_FS_SITES = ["enqueue", "send", "maildir", "mbox", "bounce", "clean"] as const;
+/**
+ * The file-system sites where mail is written or taken away: the queue, todo processing (send),
+ * mailboxes, bounces, and POP3's reading and deleting in a maildir.
+ */
+export const MAIL_FS_SITES = ["enqueue", "send", "maildir", "mbox", "bounce", "clean", "pop3"] as const;
 
 export interface PlanRequest {
   readonly seed: number;
@@ -153,7 +156,9 @@ export function buildPlan(request: PlanRequest): FaultPlan {
         break;
       }
       case "sigkill": {
-        const kills = Math.max(1, Math.round(request.durationMs / 15_000));
+        // One a minute: a restart of the whole runtime takes seconds on a loaded machine, and a
+        // runtime that spends its time starting serves no load.
+        const kills = Math.max(1, Math.round(request.durationMs / 60_000));
         for (let i = 0; i < kills; i++) actions.push({ atMs: at(), kind });
         break;
       }

@@ -53,6 +53,9 @@ process.on("message", (message: ToRuntimeChild) => {
   }
 });
 
+// A driver that died (killed, interrupted) leaves no runtime behind it.
+process.on("disconnect", () => process.exit(1));
+
 await runtime.start({ readyTimeoutMs: 60_000 });
 tell({ type: "ready" });
 setInterval(stats, 500).unref();

@@ -1,7 +1,8 @@
 // CI's chaos run: the compiled `tsqmail chaos` with a fixed seed and every fault kind (file-system
-// errnos at the mail sites, socket resets, delays and truncated writes, DNS failures and slow
-// answers, bugs thrown inside actors, killed workers, clock jumps, a SIGKILL of the whole
-// runtime). It must report every invariant held and exit 0.
+// errnos at the mail sites and POP3's maildir, socket resets, delays and truncated writes, DNS
+// failures and slow answers, bugs thrown inside actors, killed workers, clock jumps, a SIGKILL of
+// the whole runtime), with the POP3 reader in the load. It must report every invariant held and
+// exit 0.
 
 import { execFile } from "node:child_process";
 import { join } from "node:path";
@@ -25,6 +26,8 @@ describe("tsqmail chaos", () => {
     const run = await chaos(["--seed", "1", "--duration", "10", "--drain", "100", "--faults", "all"]);
     expect(run.stdout, run.stdout + run.stderr).toMatch(/all invariants held/);
     expect(run.code).toBe(0);
+    // The POP3 reader took part: it retrieved mail, and what it took is in the accounting.
+    expect(run.stdout).toMatch(/^pop3: \d+ sessions .*; [1-9]\d* messages retrieved/m);
     // Every kind was actually injected (the load reaches every seam the plan aims at).
     for (const kind of ["fs-eio", "fs-enospc", "fs-edquot", "net-reset", "net-delay", "net-truncate", "dns-slow", "actor-throw", "kill-worker", "clock-jump", "sigkill"]) {
       expect(run.stdout).toMatch(new RegExp(`${kind} [1-9]`));

@@ -46,6 +46,7 @@ export const chaos: Command = {
       progress: (line) => io.stderr.write(`chaos: ${line}\n`),
     });
     const s = report.sessions;
+    const p = report.pop3.sessions;
     const faults = Object.entries(report.counts).map(([kind, n]) => `${kind} ${n}`).join(", ") || "none";
     io.stdout.write(
       [
@@ -53,9 +54,11 @@ export const chaos: Command = {
         `sessions: ${s.accepted} accepted, ${s.deferred} deferred (4xx), ${s.dropped} dropped, ${s.refused} refused, ${s.rejected} rejected (5xx)`,
         `delivered: ${report.delivered.local} to Maildirs, ${report.delivered.remote} to the sink, ${report.delivered.bounced} bounced`,
         `duplicates: ${report.duplicates.local} in Maildirs, ${report.duplicates.remote} at the sink`,
+        `pop3: ${Object.values(p).reduce((a, b) => a + b, 0)} sessions (${p.quit} clean, ${p["refused-step"]} with an -ERR, ${p.cut} cut inside a message, ${p.dropped} dropped, ${p.refused} refused); ${report.pop3.retrieved} messages retrieved, ${report.pop3.deleted} deleted`,
         `faults injected: ${faults}`,
         `peak memory: ${report.peakRssMb} MB`,
         ...report.violations.map((v) => `VIOLATION: ${v}`),
+        ...(report.notes ?? []).map((note) => `note: ${note}`),
         report.violations.length === 0 ? "all invariants held" : `${report.violations.length} violation(s)`,
       ].join("\n") + "\n",
     );

@@ -12,7 +12,6 @@ import { JobHeap, type HeapJob } from "./job-heap.js";
 
 /** A wait longer than this is spent without a live actor. */
 export const DORMANT_AFTER_MS = 10_000;
-const LONGEST_TIMER_MS = 2_147_483_647;
 
 /** The time an entry may sleep until without a live actor, or undefined if it must stay live. */
 export function dormantUntil(snapshot: QueueEntrySnapshot, now: number): number | undefined {
@@ -26,7 +25,8 @@ interface DormantEntry extends HeapJob {
 
 export class ActivationQueue {
   private readonly heap = new JobHeap<DormantEntry>();
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  // clock.at, so a jump of the clock past the top's time activates it at once.
+  private cancelTimer: (() => void) | undefined;
   private stopped = false;
   largestQueue = 0;
 
@@ -79,15 +79,13 @@ export class ActivationQueue {
       this.heap.pop();
       this.activate(top.id);
     }
-    clearTimeout(this.timer);
+    this.cancelTimer?.();
     const top = this.heap.peek();
-    if (top !== undefined && this.hasRoom()) {
-      this.timer = setTimeout(() => this.pump(), Math.min(Math.max(0, top.at - now), LONGEST_TIMER_MS));
-    }
+    this.cancelTimer = top !== undefined && this.hasRoom() ? clock.at(top.at, () => this.pump()) : undefined;
   }
 
   stop(): void {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.cancelTimer?.();
   }
 }

@@ -20,16 +20,14 @@ export interface ChannelLease {
   close(): void;
 }
 
-// setTimeout takes at most 2^31-1 ms; a later top is re-checked after that long.
-const LONGEST_TIMER_MS = 2_147_483_647;
-
 export class ChannelScheduler {
   private readonly heap = new JobHeap<WaitingJob>();
   private readonly reserved = new Map<string, number>();
   private reservedTotal = 0;
   private inUse = 0;
   private readonly slotWaiters: Array<(release: (() => void) | undefined) => void> = [];
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  // clock.at, so a jump of the clock past the top's time gives it its turn at once.
+  private cancelTimer: (() => void) | undefined;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
   largestQueue = 0;
@@ -95,7 +93,7 @@ export class ChannelScheduler {
   /** svc -t: grant nothing new (passes waiting for a slot end); resolves once running deliveries have ended. */
   stop(): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.cancelTimer?.();
     for (const waiter of this.slotWaiters.splice(0)) waiter(undefined);
     if (this.inUse === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
@@ -138,10 +136,10 @@ export class ChannelScheduler {
   }
 
   private arm(): void {
-    clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelTimer?.();
+    this.cancelTimer = undefined;
     const top = this.heap.peek();
     if (top === undefined || this.free <= 0) return;
-    this.timer = setTimeout(() => this.pump(), Math.min(Math.max(0, top.at - clock.now()), LONGEST_TIMER_MS));
+    this.cancelTimer = clock.at(top.at, () => this.pump());
   }
 }

@@ -142,10 +142,10 @@ const start: StartService = async (context) => {
       holdOff: fromCallback<EventObject, EntryRef & { problem: string }>(({ input, sendBack }) => {
         log(`warning: trouble with msg ${input.id}: ${input.problem}; trying again in ${HOLD_OFF_MS / 1000} s`);
         const retry = (): void => sendBack({ type: "RETRY" });
-        const timer = setTimeout(retry, HOLD_OFF_MS);
+        const cancel = clock.at(clock.now() + HOLD_OFF_MS, retry);
         heldOff.add(retry);
         return () => {
-          clearTimeout(timer);
+          cancel();
           heldOff.delete(retry);
         };
       }),
