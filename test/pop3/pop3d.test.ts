@@ -3,6 +3,9 @@
 // QUIT, new/ → cur/), the maildrop lock, SASL, APOP, and the STLS injection of security.md §1.2.
 
 import { createHash, createHmac } from "node:crypto";
+import { utimesSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../runtime/test-root.js";
@@ -93,6 +96,52 @@ describe("pop3d: qmail-pop3d's maildrop", () => {
     third.send("QUIT\r\n");
     await third.untilClosed();
     expect(pop.files()).toEqual(before.map((file) => `cur/${file.slice(4)}:2,`));
+  });
+
+  it("a refused client that keeps its side of the connection open is cut off, and its slot is free again", async () => {
+    const pop = await startPop3({ pop3d: { CONCURRENCY: "2" } });
+    await pop.deliver("Subject: a\n\nx\n");
+    const port = await pop.port("pop3d");
+    const holder = new RawPop3(port);
+    await login(holder);
+    // The client reads the refusal but never closes its side (allowHalfOpen), as a stuck client might.
+    const stubborn = connect({ port, host: "127.0.0.1", allowHalfOpen: true });
+    let text = "";
+    stubborn.on("data", (chunk: Buffer) => (text += chunk.toString("latin1")));
+    stubborn.on("error", () => {});
+    await waitFor(() => text.startsWith("+OK"), 15_000, "the greeting");
+    stubborn.write("USER alice\r\nPASS wonderland\r\n");
+    await waitFor(() => text.includes("-ERR [IN-USE]"), 15_000, "the refusal");
+    // Both slots are taken (holder, stubborn) until the server cuts the stubborn connection, which
+    // the listener's log records as the connection's end; then a new client is served, not refused.
+    const ends = (): number => (pop.log("pop3d").match(/tcpserver: end /g) ?? []).length;
+    await waitFor(() => ends() >= 1, 20_000, "the stubborn connection's end in the log");
+    const next = new RawPop3(port);
+    expect(await next.until(/\r\n/)).toMatch(/^\+OK /);
+    stubborn.destroy();
+    holder.send("QUIT\r\n");
+    await holder.untilClosed();
+  }, 60_000);
+
+  it("a lock file without a pid holds the maildrop only while its writer may still be writing it", async () => {
+    const pop = await startPop3({ pop3d: {} });
+    await pop.deliver("Subject: a\n\nx\n");
+    const port = await pop.port("pop3d");
+    const lock = join(pop.maildir, "pop3.lock");
+    writeFileSync(lock, "");
+    const early = new RawPop3(port);
+    await early.until(/^\+OK .*\r\n/);
+    await early.command("USER alice");
+    expect(await early.command("PASS wonderland")).toBe("-ERR [IN-USE] maildrop already in use\r\n");
+    await early.untilClosed();
+    // An empty lock a minute old is what a failed write left behind: taken over.
+    const past = Date.now() / 1000 - 60;
+    utimesSync(lock, past, past);
+    const late = new RawPop3(port);
+    await login(late);
+    expect(await late.command("STAT")).toBe("+OK 1 14\r\n");
+    late.send("QUIT\r\n");
+    await late.untilClosed();
   });
 
   it("a wrong password gets qmail-popup's failure after the delay, and the connection closes", async () => {

@@ -26,6 +26,8 @@ const fs = siteFs("pop3");
 const LOCK_FILE = "pop3.lock";
 const LOCK_REFRESH_MS = 60_000;
 const LOCK_STALE_MS = 3 * LOCK_REFRESH_MS;
+/** How long a lock may stay without its pid: the time between its create and its write. */
+const LOCK_WRITE_GRACE_MS = 5000;
 /** qmail's maildir_clean: tmp/ files whose atime is older than this go. */
 const TMP_MAX_AGE_S = 36 * 3600;
 const READ_CHUNK = 64 * 1024;
@@ -57,8 +59,12 @@ function processAlive(pid: number): boolean {
 async function lockIsStale(path: string): Promise<boolean> {
   try {
     const [text, stats] = await Promise.all([fs.readFile(path), fs.stat(path)]);
+    const age = clock.now() - stats.mtimeMs;
     const pid = Number(text.toString("latin1").trim());
-    return !Number.isInteger(pid) || !processAlive(pid) || clock.now() - stats.mtimeMs > LOCK_STALE_MS;
+    // No pid (empty: a write that failed, or one still under way): stale once past the write's grace.
+    // pid 0 would name our own process group, which is always "alive".
+    if (!Number.isInteger(pid) || pid <= 0) return age > LOCK_WRITE_GRACE_MS;
+    return !processAlive(pid) || age > LOCK_STALE_MS;
   } catch (error) {
     // Gone between our create and our look: free now.
     return errorCode(error) === "ENOENT";
@@ -72,6 +78,10 @@ async function takeLock(path: string): Promise<boolean> {
       const fh = await fs.open(path, O_EXCL_CREATE, 0o600);
       try {
         await fs.write(fh, Buffer.from(`${process.pid}\n`));
+      } catch (error) {
+        // Ours but without a pid: leave no lock that would keep the maildrop for nobody.
+        await fs.unlink(path).catch(() => {});
+        throw error;
       } finally {
         await fs.close(fh);
       }

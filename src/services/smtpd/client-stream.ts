@@ -19,6 +19,8 @@ export const MAX_LINE_BYTES = 2048;
 
 /** Replies held back past this many characters are written at once (a long pipelined burst). */
 const MAX_OUTBOX_CHARS = 16 * 1024;
+/** How long a client may keep its side open once ours is closed (see end()). */
+const CLOSE_WAIT_MS = 5000;
 
 const LF = 0x0a;
 const CR = 0x0d;
@@ -108,10 +110,17 @@ export class ClientStream {
     });
   }
 
-  /** Writes the replies not yet sent, then closes. */
+  /**
+   * Writes the replies not yet sent, then closes our side. A client that never closes its side
+   * would hold the connection — and its listener slot — for ever, where qmail's exiting process
+   * closes it whole: after CLOSE_WAIT_MS it is cut (the wait lets the last reply be read first).
+   */
   end(): void {
     this.flush();
     this.socket.end();
+    const cut = setTimeout(() => this.socket.destroy(), CLOSE_WAIT_MS);
+    cut.unref();
+    this.socket.once("close", () => clearTimeout(cut));
   }
 
   destroy(): void {
