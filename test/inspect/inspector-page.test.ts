@@ -54,7 +54,8 @@ describe("the inspector page", () => {
     // Time travel: the first snapshot is the session's start, before EHLO.
     await page.locator("#travel").fill("0");
     await expect(page.locator("#follow").isChecked()).resolves.toBe(false);
-    await expect(page.locator("#travel-position").textContent()).resolves.toMatch(/^snapshot 1 of \d+$/);
+    // The page redraws on its next animation frame: wait for it rather than read at once.
+    await page.waitForFunction(() => /^snapshot 1 of \d+$/.test(document.getElementById("travel-position")?.textContent ?? ""), undefined, { timeout: 10_000 });
     await page.locator("#follow").check();
 
     mkdirSync(ARTIFACTS, { recursive: true });
