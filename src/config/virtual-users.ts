@@ -7,6 +7,7 @@
 // Reads and writes: those two files (atomically replaced), the user's maildir; "config" site.
 
 import { siteFs, type SiteFs } from "../io/fs.js";
+import { readIfPresent } from "../io/optional-files.js";
 import { rootPaths } from "../root/paths.js";
 import { writeFileAtomic } from "./atomic-write.js";
 import { ConfigError } from "./config-error.js";
@@ -47,14 +48,8 @@ function parseTable(bytes: Buffer, file: string): Map<string, string> {
 
 /** A fresh table, for a writer to change. */
 async function readTable(path: string, file: string, fs: SiteFs): Promise<Map<string, string>> {
-  let bytes: Buffer;
-  try {
-    bytes = await fs.readFile(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === "ENOENT") return new Map();
-    throw error;
-  }
-  return parseTable(bytes, file);
+  const bytes = await readIfPresent(fs, path);
+  return bytes === undefined ? new Map() : parseTable(bytes, file);
 }
 
 type TableFile = typeof VIRTUAL_FILE | typeof CRAM_FILE;

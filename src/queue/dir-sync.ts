@@ -6,6 +6,7 @@
 
 import { constants } from "node:fs";
 import type { FileHandle, SiteFs } from "../io/fs.js";
+import { unlinkIfPresent } from "../io/optional-files.js";
 import { createCoalescer, type Mark } from "./coalescer.js";
 
 const IDLE_CLOSE_MS = 1000;
@@ -15,6 +16,8 @@ export interface DirSyncer {
   changed(dir: string): Mark;
   /** Resolves when that change is durable; rejects if the fsync that would cover it failed. */
   durable(change: Mark): Promise<void>;
+  /** Unlinks `path` (in `dir`) if it is there and waits until the removal is durable; whether it was there. */
+  unlinkDurably(path: string, dir: string): Promise<boolean>;
 }
 
 export function createDirSyncer(fs: SiteFs): DirSyncer {
@@ -42,5 +45,13 @@ export function createDirSyncer(fs: SiteFs): DirSyncer {
   };
 
   const coalescer = createCoalescer(syncDir);
-  return { changed: (dir) => coalescer.mark(dir), durable: (change) => coalescer.after(change) };
+  return {
+    changed: (dir) => coalescer.mark(dir),
+    durable: (change) => coalescer.after(change),
+    async unlinkDurably(path, dir) {
+      if (!(await unlinkIfPresent(fs, path))) return false;
+      await coalescer.after(coalescer.mark(dir));
+      return true;
+    },
+  };
 }

@@ -23,18 +23,11 @@ export const STALE_AFTER_MS = 129600 * 1000;
 
 const dirSync = createDirSyncer(fs);
 
-/** Unlinks `path` if present and waits until the removal is durable; whether it was there. */
-async function unlinkDurably(path: string, dir: string): Promise<boolean> {
-  if (!(await unlinkIfPresent(fs, path))) return false;
-  await dirSync.durable(dirSync.changed(dir));
-  return true;
-}
-
 export async function cleanTodo(queueDir: string, id: number): Promise<void> {
   const layout = queueLayout(queueDir);
   // intd first: a crash in between leaves todo/N, which is simply preprocessed again.
-  await unlinkDurably(layout.file("intd", id), layout.subdir("intd"));
-  await unlinkDurably(layout.file("todo", id), layout.subdir("todo"));
+  await dirSync.unlinkDurably(layout.file("intd", id), layout.subdir("intd"));
+  await dirSync.unlinkDurably(layout.file("todo", id), layout.subdir("todo"));
 }
 
 /**
@@ -44,19 +37,17 @@ export async function cleanTodo(queueDir: string, id: number): Promise<void> {
  */
 export async function removeMessage(queueDir: string, id: number): Promise<void> {
   const layout = queueLayout(queueDir);
-  await unlinkDurably(layout.file("mess", id), layout.splitDir("mess", id));
+  await dirSync.unlinkDurably(layout.file("mess", id), layout.splitDir("mess", id));
 }
 
 /** intd/N and mess/…/N, each directory fsync'd; the paths removed, relative to the queue. */
 async function unlinkMessageFiles(layout: QueueLayout, id: number): Promise<string[]> {
   const removed: string[] = [];
-  if (await unlinkIfPresent(fs, layout.file("intd", id))) {
-    await fs.syncDir(layout.subdir("intd"));
-    removed.push(relative(layout.queueDir, layout.file("intd", id)));
-  }
-  if (await unlinkIfPresent(fs, layout.file("mess", id))) {
-    await fs.syncDir(layout.splitDir("mess", id));
-    removed.push(relative(layout.queueDir, layout.file("mess", id)));
+  for (const [path, dir] of [
+    [layout.file("intd", id), layout.subdir("intd")],
+    [layout.file("mess", id), layout.splitDir("mess", id)],
+  ] as const) {
+    if (await dirSync.unlinkDurably(path, dir)) removed.push(relative(layout.queueDir, path));
   }
   return removed;
 }

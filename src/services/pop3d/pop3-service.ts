@@ -14,7 +14,6 @@ import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import { fromPromise } from "xstate";
 import { pop3SessionMachine, splitPop3Line } from "../../../machines/pop3-session.js";
-import { inputEvent } from "../../../machines/smtp-session.js";
 import { responseLine } from "../../../machines/smtp-syntax.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
@@ -63,10 +62,7 @@ export async function startPop3Service(context: ServiceContext, mode: Pop3Mode):
     actions: {
       reply: (_, { connection, text }) => sessions.get(connection)?.stream.write(text),
       // Only the state that asked handles the answer; the stream never ends a read unanswered.
-      requestLine: ({ self }, { connection, exchange }) =>
-        void session(connection)
-          .stream.readLine(exchange ? responseLine : splitPop3Line)
-          .then((result) => self.send(inputEvent(result))),
+      requestLine: ({ self }, { connection, exchange }) => session(connection).stream.requestInput(exchange ? responseLine : splitPop3Line, self),
     },
     actors: {
       checkPassword: fromPromise(({ input: { connection, credentials } }) => {

@@ -42,10 +42,10 @@ import { isServiceMessage, type DeliverMessage } from "../../messages.js";
 import { queueLayout } from "../../queue/queue-layout.js";
 import { rootPaths } from "../../root/paths.js";
 import { deliverySlots, type DeliveryResult } from "../spawner/delivery-slots.js";
-import { planBatch, type PlanSettings } from "./batch-plan.js";
+import { planBatch, type BatchPlan, type PlanSettings } from "./batch-plan.js";
 import { Batcher } from "./batcher.js";
 import { ConnectionPool } from "./connection-pool.js";
-import { openMessage } from "./message-source.js";
+import { openMessage, type MessageSource } from "./message-source.js";
 import { findHosts, type FindHostsSettings } from "./find-hosts.js";
 import { sendQmtpPackage } from "./qmtp-package.js";
 import { authenticate } from "./smtp-auth.js";
@@ -130,8 +130,8 @@ const start: StartService = async (context) => {
   // service, as `provide` copies the whole statechart and an attempt per delivery would pay for it.
   interface Attempt {
     readonly batch: readonly DeliverMessage[];
-    readonly message: Awaited<ReturnType<typeof openMessage>>;
-    readonly plan: Awaited<ReturnType<typeof planBatch>>;
+    readonly message: MessageSource;
+    readonly plan: BatchPlan;
     readonly find: FindHostsSettings;
     connection: SmtpConnection | undefined;
     sessionKey: string;

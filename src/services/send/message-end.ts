@@ -11,7 +11,6 @@ import { composeBounce, type BounceControl } from "../../queue/bounce-message.js
 import { readBounceReport, removeBounceReport } from "../../queue/bounce-report.js";
 import type { DirSyncer } from "../../queue/dir-sync.js";
 import { enqueue } from "../../queue/enqueue.js";
-import { unlinkIfPresent } from "../../io/optional-files.js";
 import { removeMessage } from "../../queue/queue-clean.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
 import { readSender } from "./queue-files.js";
@@ -47,10 +46,8 @@ export async function sendBounce(deps: MessageEndDeps, id: number): Promise<void
 }
 
 export async function finishMessage(deps: MessageEndDeps, id: number): Promise<void> {
-  const { fs, layout, dirSync } = deps;
-  if (await unlinkIfPresent(fs, layout.file("info", id))) {
-    await dirSync.durable(dirSync.changed(layout.splitDir("info", id)));
-  }
+  const { layout, dirSync } = deps;
+  await dirSync.unlinkDurably(layout.file("info", id), layout.splitDir("info", id));
   deps.log(sendLog.end(id));
   await removeMessage(layout.queueDir, id);
 }

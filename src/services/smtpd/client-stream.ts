@@ -10,7 +10,8 @@
 import type { Socket } from "node:net";
 import type { X509Certificate } from "node:crypto";
 import { TLSSocket, type SecureContext } from "node:tls";
-import type { ReadResult } from "../../../machines/smtp-session.js";
+import type { AnyActorRef } from "xstate";
+import { inputEvent, type ReadResult } from "../../../machines/smtp-session.js";
 import type { SplitLine } from "../../../machines/smtp-syntax.js";
 import { trustedClientDn } from "./client-certificate.js";
 
@@ -140,9 +141,15 @@ export class ClientStream {
     this.takeLine();
   }
 
-  /** requestLine as a promise. */
-  readLine(split: Split = unsplit): Promise<ReadResult> {
-    return new Promise((resolve) => this.requestLine(split, resolve));
+  /**
+   * requestLine for a session machine: the answer goes to `actor` as its input event (LINE,
+   * OVERLONG, TIMEOUT, CLOSED) — unless the actor was stopped from outside meanwhile (svc -d),
+   * when the socket's close is an event for nobody.
+   */
+  requestInput(split: Split, actor: AnyActorRef): void {
+    this.requestLine(split, (result) => {
+      if (actor.getSnapshot().status === "active") actor.send(inputEvent(result));
+    });
   }
 
   /** The next bytes as they came: first what is buffered, then fresh reads. */

@@ -7,7 +7,7 @@
 import type { X509Certificate } from "node:crypto";
 import type { SecureContext } from "node:tls";
 import { fromPromise, type AnyActorRef } from "xstate";
-import { inputEvent, smtpSessionMachine, type PasswordCheck } from "../../../machines/smtp-session.js";
+import { smtpSessionMachine, type PasswordCheck } from "../../../machines/smtp-session.js";
 import { responseLine, splitCommandLine } from "../../../machines/smtp-syntax.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { WakeMessage } from "../../messages.js";
@@ -75,11 +75,7 @@ export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMa
   };
   return smtpSessionMachine.provide({
     actions: {
-      requestLine: ({ self }, { exchange }) =>
-        of(self).stream.requestLine(exchange ? responseLine : splitCommandLine, (result) => {
-          // A session stopped from outside (svc -d) may still get its socket's close: not an event for anyone.
-          if (self.getSnapshot().status === "active") self.send(inputEvent(result));
-        }),
+      requestLine: ({ self }, { exchange }) => of(self).stream.requestInput(exchange ? responseLine : splitCommandLine, self),
       reply: ({ self }, { text }) => {
         const connection = of(self);
         connection.stream.write(text);
