@@ -6,7 +6,7 @@
 // and the invariants (invariants.ts).
 
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -78,12 +78,27 @@ export async function prepareRoot(root: string, sinkPort: number): Promise<numbe
   return basePort;
 }
 
-/** A base port under which every built-in listener's port is free now. */
+/**
+ * A base port under which every built-in listener's port is free now. All of them lie below the
+ * kernel's ephemeral range: a port in it can be taken by any outgoing connection between this check
+ * and the runtime's bind (a parallel test's client did exactly that once).
+ */
 async function freeBasePort(): Promise<number> {
+  const highest = Math.max(...BUILTIN_SERVICES.map((s) => s.port ?? 0));
+  const span = Math.max(ephemeralLow() - highest - 10_000, 1_000);
   for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const base = 10_000 + Math.floor(Math.random() * span);
     const free = await Promise.all(BUILTIN_SERVICES.filter((s) => s.port !== undefined).map((s) => portFree(base + s.port!)));
     if (free.every(Boolean)) return base;
+  }
+}
+
+/** The first port of the kernel's ephemeral range (Linux's default where it cannot be read). */
+function ephemeralLow(): number {
+  try {
+    return Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]) || 32_768;
+  } catch {
+    return 32_768;
   }
 }
 
