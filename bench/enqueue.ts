@@ -13,6 +13,8 @@ import { join } from "node:path";
 import { createQueue } from "../dist/src/queue/create-queue.js";
 import { enqueue } from "../dist/src/queue/enqueue.js";
 import { diskCeilingRate } from "./lib/disk-ceiling.js";
+import { describeMachine } from "./lib/machine.js";
+import { writeResults } from "./lib/results.js";
 import { median } from "./lib/stats.js";
 
 const quick = process.argv.includes("--quick");
@@ -87,6 +89,7 @@ async function benchEnqueue(): Promise<EnqueueBenchRow[]> {
   return rows;
 }
 
+const machine = describeMachine();
 const rows = await benchEnqueue();
 const fmt = (n: number): string => n.toFixed(0).padStart(8);
 console.log(`enqueue, ${MESSAGE_BYTES}-byte messages, full durability (${PAIRS} slice pairs of ${settings[0].seconds} s, medians; ${tmpdir()})`);
@@ -98,3 +101,5 @@ const at20 = rows.find((r) => r.concurrency === 20);
 if (at20 !== undefined) {
   console.log(`target: enqueue at concurrency 20 >= ${TARGET_RATIO * 100} % of the ceiling: ${at20.ratio >= TARGET_RATIO ? "met" : "NOT met"}`);
 }
+const file = writeResults("enqueue", quick, { bytes: MESSAGE_BYTES, pairs: PAIRS, targetRatio: TARGET_RATIO, rows }, machine);
+console.log(`results: ${file}`);

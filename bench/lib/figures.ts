@@ -33,6 +33,10 @@ interface RoundsSetting {
 interface AcceptResults {
   readonly settings: ReadonlyArray<RoundsSetting & { sessions: number; bytes: number }>;
 }
+interface EnqueueResults {
+  readonly targetRatio: number;
+  readonly rows: ReadonlyArray<{ concurrency: number; ceiling: number; enqueue: number; ratio: number }>;
+}
 interface DeliveryResults {
   readonly scenarios: ReadonlyArray<RoundsSetting & { scenario: string }>;
 }
@@ -74,6 +78,19 @@ export function figuresOf(record: BenchResults<unknown>): Figure[] {
         values: seriesValues(s.medians),
         ratios: seriesValues(s.ratios),
       }));
+    case "enqueue": {
+      const { targetRatio, rows } = record.results as EnqueueResults;
+      return rows.map((r) => ({
+        scenario: "enqueue (qmail's commit protocol)",
+        label: `${r.concurrency} writer${r.concurrency === 1 ? "" : "s"}, 2 KB`,
+        unit: "msg/s",
+        better: "higher",
+        values: { tsqmail: r.enqueue, ceiling: r.ceiling },
+        ratios: { ceiling: r.ratio },
+        // The issue sets its share of the ceiling at 20 writers only.
+        ...(r.concurrency === 20 ? { target: targetRatio * r.ceiling } : {}),
+      }));
+    }
     case "delivery":
       return (record.results as DeliveryResults).scenarios.map((s) => ({
         scenario: "delivery",

@@ -57,7 +57,7 @@ function printSummary(figures: readonly Figure[]): void {
 
 /** Prints the summary of `records` and writes the chart; returns the chart's path. */
 export function report(records: readonly BenchResults<unknown>[]): string {
-  const order = ["accept", "delivery", "memory", "recovery", "supervision"];
+  const order = ["enqueue", "accept", "delivery", "memory", "recovery", "supervision"];
   const charted = records.filter((r) => order.includes(r.bench)).sort((a, b) => order.indexOf(a.bench) - order.indexOf(b.bench));
   const figures = charted.flatMap(figuresOf);
   // Free disk space and load differ from bench to bench; the rest names the machine.
