@@ -11,13 +11,16 @@
 // (`requestLine`), and the service answers with exactly one LINE, OVERLONG, TIMEOUT or CLOSED
 // event, which only the state that asked handles. So a pipelined command is only read once the
 // previous one is answered, and bytes a client sent after STARTTLS are never parsed (`startTls`
-// discards them — security.md §1.2). Asking is an action, not an invoked actor: a line costs an
-// event, not a child actor. Replies go out through the `reply` action, in order; the service's
-// implementation writes them; `note` marks what the s/qmail-style log records (who, what,
-// result). Pure: imports only xstate and the syntax helpers; the service provides requestLine,
-// reply, note, receiveMessage, startTls, checkPassword, checkSender and checkRecipient.
+// discards them — security.md §1.2). Every other piece of work the session waits for — a sender
+// or recipient check, a password check, DATA into the queue, the TLS handshake — is asked for the
+// same way, by an action on entry, and answered by one AnswerEvent (its result, or FAILED). Asking
+// is an action, not an invoked actor: a line or a check costs an event, not a child actor. Replies
+// go out through the `reply` action, in order; the service's implementation writes them; `note`
+// marks what the s/qmail-style log records (who, what, result). Pure: imports only xstate and the
+// syntax helpers; the service provides requestLine, reply, note, receiveMessage, startTls,
+// checkPassword, checkSender and checkRecipient.
 
-import { assign, fromPromise, setup } from "xstate";
+import { assign, setup } from "xstate";
 import { decodeBase64, encodeBase64, parseAddress, parseCommand, plainCredentials, type Command, type Credentials, type SplitLine } from "./smtp-syntax.js";
 
 export type AuthMechanism = "LOGIN" | "PLAIN" | "CRAM-MD5";
@@ -139,6 +142,18 @@ export type MessageOutcome =
   | { readonly kind: "timeout" }
   | { readonly kind: "closed" };
 
+/**
+ * The answer to one request for work (checkSender, checkRecipient, checkPassword, receiveMessage,
+ * startTls): its result, or FAILED when the work threw. Only the state that asked handles it.
+ */
+export type AnswerEvent =
+  | { readonly type: "SENDER_CHECKED"; readonly verdict: SenderVerdict }
+  | { readonly type: "RECIPIENT_CHECKED"; readonly verdict: RecipientVerdict }
+  | { readonly type: "PASSWORD_CHECKED"; readonly accepted: boolean }
+  | { readonly type: "MESSAGE_RECEIVED"; readonly outcome: MessageOutcome }
+  | { readonly type: "TLS_STARTED"; readonly clientDn: string | undefined }
+  | { readonly type: "FAILED" };
+
 export type PasswordCheck =
   | { readonly mechanism: "LOGIN" | "PLAIN"; readonly user: string; readonly password: string }
   | { readonly mechanism: "CRAM-MD5"; readonly user: string; readonly challenge: string; readonly digest: string };
@@ -213,8 +228,6 @@ export const REPLIES = {
   tooManyErrors: "421 too many unrecognized commands, closing connection (#4.7.0)",
   checkFailed: "451 temporary failure (#4.3.0)",
 } as const;
-
-const pending = <I, O>() => fromPromise<O, I>(() => new Promise<O>(() => {}));
 
 /** The mechanisms EHLO offers and AUTH accepts now: PLAIN and LOGIN only inside TLS unless allowed in clear. */
 export function offeredMechanisms(context: SmtpSessionContext): AuthMechanism[] {
@@ -324,17 +337,7 @@ export const smtpSessionMachine = setup({
   types: {
     input: {} as SmtpSessionInput,
     context: {} as SmtpSessionContext,
-    events: {} as InputEvent,
-  },
-  actors: {
-    /** DATA: reads the body up to CRLF.CRLF and streams it into the queue. */
-    receiveMessage: pending<MessageInput, MessageOutcome>(),
-    /** Discards every byte read so far, then does the server side of the TLS handshake. */
-    /** Resolves with the client certificate's DN when one was presented and verified. */
-    startTls: pending<void, { readonly clientDn: string | undefined }>(),
-    checkPassword: pending<PasswordCheck, boolean>(),
-    checkSender: pending<SenderCheck, SenderVerdict>(),
-    checkRecipient: pending<RecipientCheck, RecipientVerdict>(),
+    events: {} as InputEvent | AnswerEvent,
   },
   actions: {
     /**
@@ -347,6 +350,20 @@ export const smtpSessionMachine = setup({
     reply: (_, _params: { text: string }) => {},
     /** Records a decision for the log. */
     note: (_, _params: SessionNote) => {},
+    // The requests for work: each is answered by one AnswerEvent.
+    /** MAIL's checks → SENDER_CHECKED. */
+    checkSender: (_, _params: SenderCheck) => {},
+    /** RCPT's checks → RECIPIENT_CHECKED. */
+    checkRecipient: (_, _params: RecipientCheck) => {},
+    /** AUTH's credentials → PASSWORD_CHECKED. */
+    checkPassword: (_, _params: PasswordCheck) => {},
+    /** DATA: reads the body up to CRLF.CRLF and streams it into the queue → MESSAGE_RECEIVED. */
+    receiveMessage: (_, _params: MessageInput) => {},
+    /**
+     * Discards every byte read so far, then does the server side of the TLS handshake →
+     * TLS_STARTED, with the client certificate's DN when one was presented and verified.
+     */
+    startTls: () => {},
     /** RSET, HELO, EHLO and a finished DATA end the mail transaction. */
     clearTransaction: assign({ sender: undefined, recipients: () => [], rcptRefusal: undefined, rcptCount: 0 }),
   },
@@ -441,16 +458,15 @@ export const smtpSessionMachine = setup({
           ],
         },
         checkingSender: {
-          invoke: {
-            src: "checkSender",
-            input: ({ context }) => ({ sender: (mailVerdict(context) as { sender: string }).sender, helo: context.helo, relay: mayRelay(context) }),
-            onDone: [
+          entry: { type: "checkSender" as const, params: ({ context }) => ({ sender: (mailVerdict(context) as { sender: string }).sender, helo: context.helo, relay: mayRelay(context) }) },
+          on: {
+            SENDER_CHECKED: [
               {
-                guard: ({ event }) => event.output.kind === "refused",
+                guard: ({ event }) => event.verdict.kind === "refused",
                 target: "reading",
                 actions: [
-                  { type: "reply" as const, params: ({ event }) => ({ text: (event.output as { text: string }).text }) },
-                  { type: "note" as const, params: ({ event }) => ({ result: "Deferred" as const, what: "MAIL" as const, reason: (event.output as { reason: string }).reason }) },
+                  { type: "reply" as const, params: ({ event }) => ({ text: (event.verdict as { text: string }).text }) },
+                  { type: "note" as const, params: ({ event }) => ({ result: "Deferred" as const, what: "MAIL" as const, reason: (event.verdict as { reason: string }).reason }) },
                 ],
               },
               {
@@ -460,13 +476,13 @@ export const smtpSessionMachine = setup({
                     sender: ({ context }) => (mailVerdict(context) as { sender: string }).sender,
                     recipients: [],
                     rcptCount: 0,
-                    rcptRefusal: ({ event }) => (event.output.kind === "accepted" ? event.output.rcptRefusal : undefined),
+                    rcptRefusal: ({ event }) => (event.verdict.kind === "accepted" ? event.verdict.rcptRefusal : undefined),
                   }),
                   { type: "reply" as const, params: { text: "250 ok" } },
                 ],
               },
             ],
-            onError: { target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.checkFailed } } },
+            FAILED: { target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.checkFailed } } },
           },
         },
         rcpt: {
@@ -502,29 +518,28 @@ export const smtpSessionMachine = setup({
           after: { tarpit: { target: "checkingRecipient" } },
         },
         checkingRecipient: {
-          invoke: {
-            src: "checkRecipient",
-            input: ({ context }) => ({ address: (rcptVerdict(context) as { address: string }).address, relay: mayRelay(context) }),
-            onDone: [
+          entry: { type: "checkRecipient" as const, params: ({ context }) => ({ address: (rcptVerdict(context) as { address: string }).address, relay: mayRelay(context) }) },
+          on: {
+            RECIPIENT_CHECKED: [
               {
-                guard: ({ event }) => event.output.kind === "accepted",
+                guard: ({ event }) => event.verdict.kind === "accepted",
                 target: "reading",
                 actions: [
                   // RELAYCLIENT's value is appended to every recipient (qmail's relay suffix).
-                  assign({ recipients: ({ context, event }) => [...context.recipients, (event.output as { address: string }).address + (context.settings.relayClient ?? "")] }),
+                  assign({ recipients: ({ context, event }) => [...context.recipients, (event.verdict as { address: string }).address + (context.settings.relayClient ?? "")] }),
                   { type: "reply" as const, params: { text: "250 ok" } },
                 ],
               },
               {
-                guard: ({ event }) => event.output.kind === "refused",
+                guard: ({ event }) => event.verdict.kind === "refused",
                 target: "reading",
                 actions: [
-                  { type: "reply" as const, params: ({ event }) => ({ text: (event.output as { text: string }).text }) },
-                  { type: "note" as const, params: ({ context, event }) => ({ result: "Reject" as const, what: "RCPT" as const, reason: (event.output as { reason: string }).reason, recipient: (rcptVerdict(context) as { address: string }).address }) },
+                  { type: "reply" as const, params: ({ event }) => ({ text: (event.verdict as { text: string }).text }) },
+                  { type: "note" as const, params: ({ context, event }) => ({ result: "Reject" as const, what: "RCPT" as const, reason: (event.verdict as { reason: string }).reason, recipient: (rcptVerdict(context) as { address: string }).address }) },
                 ],
               },
               {
-                guard: ({ event }) => event.output.kind === "unknown",
+                guard: ({ event }) => event.verdict.kind === "unknown",
                 target: "reading",
                 actions: [
                   assign({ unknownRecipients: ({ context }) => context.unknownRecipients + 1 }),
@@ -540,7 +555,7 @@ export const smtpSessionMachine = setup({
                 ],
               },
             ],
-            onError: { target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.checkFailed } } },
+            FAILED: { target: "reading", actions: { type: "reply" as const, params: { text: REPLIES.checkFailed } } },
           },
         },
         data: {
@@ -560,9 +575,9 @@ export const smtpSessionMachine = setup({
           ],
         },
         receiving: {
-          invoke: {
-            src: "receiveMessage",
-            input: ({ context }) => ({
+          entry: {
+            type: "receiveMessage" as const,
+            params: ({ context }) => ({
               sender: context.sender!,
               recipients: context.recipients,
               helo: context.helo,
@@ -571,28 +586,30 @@ export const smtpSessionMachine = setup({
               authProtocol: context.authProtocol,
               databytes: context.settings.databytes,
             }),
-            onDone: [
+          },
+          on: {
+            MESSAGE_RECEIVED: [
               // After a bare line end, a timeout or a lost connection nothing more is read: the
               // rest of the stream could only be a smuggled second message.
               {
-                guard: ({ event }) => ["bare-line-end", "timeout", "closed"].includes(event.output.kind),
+                guard: ({ event }) => ["bare-line-end", "timeout", "closed"].includes(event.outcome.kind),
                 target: "#smtp-session.closed",
                 actions: [
-                  { type: "reply" as const, params: ({ event }) => ({ text: outcomeReply(event.output) ?? "" }) },
-                  { type: "note" as const, params: ({ event }) => ({ result: "Reject" as const, what: "DATA" as const, reason: outcomeReason(event.output) }) },
+                  { type: "reply" as const, params: ({ event }) => ({ text: outcomeReply(event.outcome) ?? "" }) },
+                  { type: "note" as const, params: ({ event }) => ({ result: "Reject" as const, what: "DATA" as const, reason: outcomeReason(event.outcome) }) },
                 ],
               },
               {
                 target: "reading",
                 actions: [
-                  { type: "note" as const, params: ({ event }) => ({ result: event.output.kind === "queued" ? ("Accept" as const) : ("Reject" as const), what: "DATA" as const, reason: outcomeReason(event.output) }) },
-                  assign({ queued: ({ context, event }) => context.queued + (event.output.kind === "queued" ? 1 : 0) }),
+                  { type: "note" as const, params: ({ event }) => ({ result: event.outcome.kind === "queued" ? ("Accept" as const) : ("Reject" as const), what: "DATA" as const, reason: outcomeReason(event.outcome) }) },
+                  assign({ queued: ({ context, event }) => context.queued + (event.outcome.kind === "queued" ? 1 : 0) }),
                   "clearTransaction",
-                  { type: "reply" as const, params: ({ event }) => ({ text: outcomeReply(event.output)! }) },
+                  { type: "reply" as const, params: ({ event }) => ({ text: outcomeReply(event.outcome)! }) },
                 ],
               },
             ],
-            onError: { target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: "451 qqt failure (#4.3.0)" } } },
+            FAILED: { target: "#smtp-session.closed", actions: { type: "reply" as const, params: { text: "451 qqt failure (#4.3.0)" } } },
           },
         },
         starttls: {
@@ -603,14 +620,14 @@ export const smtpSessionMachine = setup({
           ],
         },
         handshake: {
-          invoke: {
-            src: "startTls",
+          entry: "startTls",
+          on: {
             // RFC 3207 §4.2: nothing learnt before TLS survives it — HELO name, envelope, AUTH.
-            onDone: {
+            TLS_STARTED: {
               target: "reading",
-              actions: assign({ tlsActive: true, clientDn: ({ event }) => event.output.clientDn, helo: undefined, sender: undefined, recipients: [], authUser: undefined, authProtocol: undefined, rcptRefusal: undefined, rcptCount: 0 }),
+              actions: assign({ tlsActive: true, clientDn: ({ event }) => event.clientDn, helo: undefined, sender: undefined, recipients: [], authUser: undefined, authProtocol: undefined, rcptRefusal: undefined, rcptCount: 0 }),
             },
-            onError: { target: "#smtp-session.closed" },
+            FAILED: { target: "#smtp-session.closed" },
           },
         },
       },
@@ -680,12 +697,11 @@ export const smtpSessionMachine = setup({
           ],
         },
         checking: {
-          invoke: {
-            src: "checkPassword",
-            input: ({ context }) => context.authStep as PasswordCheck,
-            onDone: [
+          entry: { type: "checkPassword" as const, params: ({ context }) => context.authStep as PasswordCheck },
+          on: {
+            PASSWORD_CHECKED: [
               {
-                guard: ({ event }) => event.output,
+                guard: ({ event }) => event.accepted,
                 target: "#smtp-session.commands.reading",
                 actions: [
                   assign({ authUser: ({ context }) => (context.authStep as PasswordCheck).user, authProtocol: ({ context }) => (context.authStep as PasswordCheck).mechanism, pendingAuth: undefined, authStep: undefined, authResponse: undefined }),
@@ -695,7 +711,7 @@ export const smtpSessionMachine = setup({
               },
               { target: "failing" },
             ],
-            onError: { target: "failing" },
+            FAILED: { target: "failing" },
           },
         },
         failing: {

@@ -1,11 +1,12 @@
 // Worker entry: runs one service inside a worker thread. Loads the service module named in
 // workerData, gives it a context (log, actor host, messaging), reports `ready` once it has
-// started, and turns the supervisor's signals into calls on the service's handlers. Log lines are
-// batched once per turn of the event loop; inspection records are collected for RECORDS_MS, then
-// packed and posted as one transferred buffer (a post and a pack call have fixed costs, and a busy
-// worker makes records on every turn). Both are flushed at once when the worker is about to die, so a
-// crash loses none of them. A `term` ends with the worker exiting on its own; anything thrown
-// escapes to the supervisor, which restarts the service.
+// started, and turns the supervisor's signals into calls on the service's handlers. Log lines and
+// inspection records are collected for BATCH_MS, then posted: the lines as one message, the records
+// packed into one transferred buffer (a post and a pack call have fixed costs, and a busy listener
+// logs several lines per connection and makes records on nearly every turn; a log reader does not
+// notice 20 ms). Both are flushed at once when the worker is about to die, so a crash loses none of
+// them. A `term` ends with the worker exiting on its own; anything thrown escapes to the
+// supervisor, which restarts the service.
 
 import { parentPort, workerData } from "node:worker_threads";
 import { ActorHost } from "./actor-host.js";
@@ -20,15 +21,16 @@ const boot = workerData as WorkerBoot;
 const post = (message: WorkerToHost, transfer?: readonly ArrayBuffer[]): void =>
   port.postMessage(message, transfer as ArrayBuffer[] | undefined);
 
-const RECORDS_MS = 20;
+const BATCH_MS = 20;
 
 let pendingLines: string[] = [];
-let linesQueued = false;
+let linesTimer: NodeJS.Timeout | undefined;
 const records = new BatchPacker();
 let recordsTimer: NodeJS.Timeout | undefined;
 
 function flushLines(): void {
-  linesQueued = false;
+  if (linesTimer !== undefined) clearTimeout(linesTimer);
+  linesTimer = undefined;
   if (pendingLines.length === 0) return;
   post({ type: "log", lines: pendingLines });
   pendingLines = [];
@@ -51,7 +53,7 @@ const actors = new ActorHost({
   publish: (record) => {
     records.add(record);
     // Unref'd: a pending batch must not keep a stopping worker alive (stop flushes it).
-    recordsTimer ??= setTimeout(flushRecords, RECORDS_MS).unref();
+    recordsTimer ??= setTimeout(flushRecords, BATCH_MS).unref();
   },
   onFailure: (id, error) => {
     const text = error instanceof Error ? (error.stack ?? error.message) : String(error);
@@ -62,9 +64,8 @@ actors.inspecting = boot.inspect;
 
 function log(line: string): void {
   for (const part of line.split("\n")) pendingLines.push(part);
-  if (linesQueued) return;
-  linesQueued = true;
-  setImmediate(flushLines);
+  // Unref'd, as the records' timer: stop and exit flush the lines.
+  linesTimer ??= setTimeout(flushLines, BATCH_MS).unref();
 }
 
 const context: ServiceContext = {

@@ -100,6 +100,8 @@ describe("TEST.deliver", () => {
     expect(await waitForDelivery(made.root, /success: did_0\+1\+1\/qp_\d+\//)).toBeTruthy();
     await queueEmpty(made.queueDir);
     expect(newMessages(join(made.home("alice"), "never"))).toEqual([]);
+    // The log line of the forward's delivery may reach the file just after its queue files went.
+    await waitFor(() => deliveryLines(made.root).length >= 2, 5_000, "the forward's delivery line");
     expect(deliveryLines(made.root)).toHaveLength(2);
   }, 30_000);
 

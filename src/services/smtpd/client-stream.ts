@@ -14,6 +14,7 @@ import type { AnyActorRef } from "xstate";
 import { inputEvent, type ReadResult } from "../../../machines/smtp-session.js";
 import type { SplitLine } from "../../../machines/smtp-syntax.js";
 import { trustedClientDn } from "./client-certificate.js";
+import { sendIfActive } from "./session-answer.js";
 
 /** Longest command line (AUTH responses included) before the rest of the line is discarded. */
 export const MAX_LINE_BYTES = 2048;
@@ -147,9 +148,7 @@ export class ClientStream {
    * when the socket's close is an event for nobody.
    */
   requestInput(split: Split, actor: AnyActorRef): void {
-    this.requestLine(split, (result) => {
-      if (actor.getSnapshot().status === "active") actor.send(inputEvent(result));
-    });
+    this.requestLine(split, (result) => sendIfActive(actor, inputEvent(result)));
   }
 
   /** The next bytes as they came: first what is buffered, then fresh reads. */

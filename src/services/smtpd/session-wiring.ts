@@ -1,13 +1,13 @@
 // The smtp-session machine with smtpd's implementations provided — once per service, not per
 // connection: `provide` copies the whole statechart (≈ 45 KB of heap), which for 1 000 idle
 // connections would be most of their cost. Each implementation finds its connection's I/O by
-// the session actor's id (`self` for actions, `self._parent` for the actors the session invokes).
-// A line is asked for by an action (`requestLine`) and comes back as an event to the session.
+// the session actor's id. A line, a check, DATA into the queue and the TLS handshake are each
+// asked for by an action and come back as one event to the session (session-answer.ts).
 
 import type { X509Certificate } from "node:crypto";
 import type { SecureContext } from "node:tls";
-import { fromPromise, type AnyActorRef } from "xstate";
-import { smtpSessionMachine, type PasswordCheck } from "../../../machines/smtp-session.js";
+import type { AnyActorRef } from "xstate";
+import { smtpSessionMachine, type MessageInput, type MessageOutcome, type PasswordCheck } from "../../../machines/smtp-session.js";
 import { responseLine, splitCommandLine } from "../../../machines/smtp-syntax.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { WakeMessage } from "../../messages.js";
@@ -19,9 +19,16 @@ import { receivedHeader } from "./received-header.js";
 import { receiveMessage } from "./receive-message.js";
 import { flatEnv, type SessionEnv } from "./session-env.js";
 import { noteLine } from "./session-log.js";
+import { answerWith } from "./session-answer.js";
 
 /** How long a checkpassword program may run. */
 const CHECKER_TIMEOUT_MS = 30_000;
+/**
+ * How long queued messages wait for one wake of the send service: a message to another thread is
+ * not free, and under load a connection commits a message every few turns of the event loop.
+ * Without the wake, send would find them at its next lock/trigger poll (200 ms).
+ */
+const WAKE_MS = 10;
 
 /** One connection's I/O and settings, as its session's implementations need them. */
 export interface Connection {
@@ -61,17 +68,41 @@ async function checkWithProgram(site: string, commandLine: string, check: Passwo
 }
 
 export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMap<string, Connection>) {
-  const of = (actor: AnyActorRef | undefined): Connection => {
-    const connection = actor === undefined ? undefined : connections.get(actor.id);
-    if (connection === undefined) throw new Error(`no connection for actor ${actor?.id ?? "?"}`);
+  const of = (actor: AnyActorRef): Connection => {
+    const connection = connections.get(actor.id);
+    if (connection === undefined) throw new Error(`no connection for actor ${actor.id}`);
     return connection;
   };
-  // The send service needs one wake per turn of the event loop, however many messages were
-  // queued in it: a message to another thread is not free.
+  // One wake for every message queued within WAKE_MS.
   let wakeQueued = false;
   const wakeSend = (): void => {
     wakeQueued = false;
     parts.send("send", { type: "wake" } satisfies WakeMessage);
+  };
+  /** DATA: our Received line, then the body streamed into the queue. */
+  const queueMessage = async ({ stream, env }: Connection, message: MessageInput): Promise<MessageOutcome> => {
+    const received = receivedHeader(
+      {
+        remoteHost: env.TCPREMOTEHOST,
+        remoteIp: env.TCPREMOTEIP,
+        remoteInfo: message.authUser ?? env.TCPREMOTEINFO,
+        helo: message.helo,
+        localHost: env.TCPLOCALHOST ?? env.TCPLOCALIP ?? "unknown",
+        tls: message.tls,
+        authenticated: message.authUser !== undefined,
+      },
+      clock.now(),
+    );
+    // The queue looks only at QMAILQUEUE: a flat copy is made only for a program, which learns
+    // who authenticated, as under s/qmail.
+    const queueEnv = env.QMAILQUEUE === undefined ? {} : flatEnv(env, message.authUser === undefined ? {} : { TCPREMOTEINFO: message.authUser, AUTHUSER: message.authUser, AUTHPROTOCOL: message.authProtocol });
+    const outcome = await receiveMessage(stream, message, received, { queueDir: parts.queueDir, env: queueEnv, now: () => clock.now() });
+    // The send service learns of the message within WAKE_MS, without waiting to poll lock/trigger.
+    if (outcome.kind === "queued" && !wakeQueued) {
+      wakeQueued = true;
+      setTimeout(wakeSend, WAKE_MS);
+    }
+    return outcome;
   };
   return smtpSessionMachine.provide({
     actions: {
@@ -85,42 +116,27 @@ export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMa
         const connection = of(self);
         parts.log(noteLine(connection.logPrefix, context, connection.env, note));
       },
-    },
-    actors: {
-      receiveMessage: fromPromise(async ({ self, input: message }) => {
-        const { stream, env } = of(self._parent);
-        const received = receivedHeader(
-          {
-            remoteHost: env.TCPREMOTEHOST,
-            remoteIp: env.TCPREMOTEIP,
-            remoteInfo: message.authUser ?? env.TCPREMOTEINFO,
-            helo: message.helo,
-            localHost: env.TCPLOCALHOST ?? env.TCPLOCALIP ?? "unknown",
-            tls: message.tls,
-            authenticated: message.authUser !== undefined,
+      receiveMessage: ({ self }, message) => answerWith(self, () => queueMessage(of(self), message), (outcome) => ({ type: "MESSAGE_RECEIVED", outcome })),
+      startTls: ({ self }) =>
+        answerWith(
+          self,
+          () => {
+            const { stream, secureContext, clientAuthorities } = of(self);
+            return stream.startTls(secureContext!, clientAuthorities);
           },
-          clock.now(),
-        );
-        // A QMAILQUEUE program learns who authenticated, as under s/qmail.
-        const queueEnv = flatEnv(env, message.authUser === undefined ? {} : { TCPREMOTEINFO: message.authUser, AUTHUSER: message.authUser, AUTHPROTOCOL: message.authProtocol });
-        const outcome = await receiveMessage(stream, message, received, { queueDir: parts.queueDir, env: queueEnv, now: () => clock.now() });
-        // The send service learns of the message within this turn, without waiting to poll lock/trigger.
-        if (outcome.kind === "queued" && !wakeQueued) {
-          wakeQueued = true;
-          setImmediate(wakeSend);
-        }
-        return outcome;
-      }),
-      startTls: fromPromise(({ self }) => {
-        const { stream, secureContext, clientAuthorities } = of(self._parent);
-        return stream.startTls(secureContext!, clientAuthorities);
-      }),
-      checkPassword: fromPromise(({ self, input: check }) => {
-        const { env, host } = of(self._parent);
-        return env.CHECKPASSWORD === undefined ? checkPassword(parts.root, check) : checkWithProgram(parts.service, env.CHECKPASSWORD, check, flatEnv(env), host);
-      }),
-      checkSender: fromPromise(({ self, input: check }) => checkSender(of(self._parent).checks, check)),
-      checkRecipient: fromPromise(({ self, input: check }) => checkRecipient(of(self._parent).checks, check)),
+          ({ clientDn }) => ({ type: "TLS_STARTED", clientDn }),
+        ),
+      checkPassword: ({ self }, check) =>
+        answerWith(
+          self,
+          () => {
+            const { env, host } = of(self);
+            return env.CHECKPASSWORD === undefined ? checkPassword(parts.root, check) : checkWithProgram(parts.service, env.CHECKPASSWORD, check, flatEnv(env), host);
+          },
+          (accepted) => ({ type: "PASSWORD_CHECKED", accepted }),
+        ),
+      checkSender: ({ self }, check) => answerWith(self, () => checkSender(of(self).checks, check), (verdict) => ({ type: "SENDER_CHECKED", verdict })),
+      checkRecipient: ({ self }, check) => answerWith(self, () => checkRecipient(of(self).checks, check), (verdict) => ({ type: "RECIPIENT_CHECKED", verdict })),
     },
   });
 }
