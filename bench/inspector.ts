@@ -4,8 +4,12 @@
 // WebSocket client in a child process that decodes every batch as the browser page does, so
 // its decoding is not counted as tsqmail's CPU (a browser would do it in its own process). The
 // three take turns in rounds (lib/rounds.ts); figures are medians, ratios (msg/s and CPU ms per
-// message, each against "off") medians of per-round ratios. The goal (issue 11): off loses
-// nothing measurable, on with a page attached < 10 %.
+// message, each against "off") medians of per-round ratios. Each runtime first takes WARMUP
+// messages unmeasured: a cold runtime's CPU per message falls by half over its first few
+// thousand messages as it warms up (V8 optimising its code), so rounds measured from a cold start drift, and a
+// constant cost from the inspector reads as a growing share of a shrinking whole. The per-round
+// figures are printed too, to show whether the cost stays flat over the run. The goal
+// (issue 11): off loses nothing measurable, on with a page attached < 10 %.
 // Usage: node --import tsx bench/inspector.ts [--quick]
 
 import { fork } from "node:child_process";
@@ -55,6 +59,9 @@ async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
   const ROUNDS = quick ? 3 : 7;
   const SLICE_SECONDS = quick ? 1.5 : 3;
+  const WARMUP = quick ? 600 : 2000;
+  // A slice of a few dozen messages (calibrated on a loaded machine) measures noise, not cost.
+  const MIN_MESSAGES = quick ? 200 : 400;
   const SESSIONS = 20;
   const MESSAGE_BYTES = 2048;
   const machine = describeMachine();
@@ -69,19 +76,17 @@ async function main(): Promise<void> {
     const [opened] = (await Promise.race([once(page, "message"), once(page, "exit")])) as unknown[];
     if (opened !== "open") throw new Error("the page client did not connect");
 
-    const contenders: Contender[] = Object.entries(instances).map(([name, instance]) => ({
-      name,
-      cpuMs: ownCpuMs,
-      slice: (messages: number) =>
-        smtpSourceRate(tools, { port: instance.port, sessions: SESSIONS, messages, bytes: MESSAGE_BYTES, sender: "bench@sender.test", recipient: `rcpt@${BENCH_DOMAIN}` }),
-    }));
-    const plan = { rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, calibrationMessages: SESSIONS * 4, minMessages: SESSIONS * 4, maxMessages: 20_000 };
+    const send = (instance: TsqmailInstance, messages: number): Promise<number> =>
+      smtpSourceRate(tools, { port: instance.port, sessions: SESSIONS, messages, bytes: MESSAGE_BYTES, sender: "bench@sender.test", recipient: `rcpt@${BENCH_DOMAIN}` });
+    for (const instance of Object.values(instances)) await send(instance, WARMUP);
+    const contenders: Contender[] = Object.entries(instances).map(([name, instance]) => ({ name, cpuMs: ownCpuMs, slice: (messages: number) => send(instance, messages) }));
+    const plan = { rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, calibrationMessages: SESSIONS * 4, minMessages: MIN_MESSAGES, maxMessages: 20_000 };
     const result = await interleavedRounds(contenders, plan);
 
     page.send("report");
     const [counts] = (await once(page, "message")) as [PageCounts];
     const queued: Record<string, { sent: number; queued: number }> = {};
-    for (const [name, instance] of Object.entries(instances)) queued[name] = { sent: result.sent[name]!, queued: await tsqmailQueued(instance) };
+    for (const [name, instance] of Object.entries(instances)) queued[name] = { sent: result.sent[name]! + WARMUP, queued: await tsqmailQueued(instance) };
 
     // Ratios of neighbouring slices, as lib/rounds.ts takes them for msg/s: CPU per message too.
     const ratio = (name: string): number => median(result.rates[name]!.map((rate, round) => rate / result.rates.off![round]!));
@@ -95,12 +100,18 @@ async function main(): Promise<void> {
       const cpuVs = name === "off" ? "" : `${cpuRatio(name).toFixed(3)}x`;
       console.log(`${labels[name]!.padEnd(22)}${result.medians[name]!.toFixed(0).padStart(9)}${vs.padStart(9)}${result.cpuMedians[name]!.toFixed(2).padStart(12)}${cpuVs.padStart(9)}`);
     }
+    console.log("CPU ms/msg by round (then each round's ratio to off): is the cost flat over the run?");
+    for (const name of Object.keys(instances)) {
+      const cpu = result.cpuPerMessage[name]!;
+      const ratios = name === "off" ? "" : `   ${cpu.map((value, round) => (value / result.cpuPerMessage.off![round]!).toFixed(2)).join(" ")}`;
+      console.log(`  ${name.padEnd(5)} ${cpu.map((value) => value.toFixed(2)).join(" ")}${ratios}`);
+    }
     console.log(`page: ${counts.frames} frames in ${counts.messages} WebSocket messages, ${(counts.bytes / 1e6).toFixed(1)} MB, ${counts.open ? "still attached" : "DROPPED by the server"}`);
     for (const [name, { sent, queued: held }] of Object.entries(queued)) {
       if (held !== sent) console.log(`WARNING: ${name} answered 250 to ${sent} messages but holds ${held} in its queue`);
     }
     const versusOff = Object.fromEntries(["on", "page"].map((name) => [name, { rate: ratio(name), cpuPerMessage: cpuRatio(name) }]));
-    const file = writeResults("inspector", quick, { rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, sessions: SESSIONS, bytes: MESSAGE_BYTES, ...result, versusOff, page: counts, queued }, machine);
+    const file = writeResults("inspector", quick, { rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, warmup: WARMUP, sessions: SESSIONS, bytes: MESSAGE_BYTES, ...result, versusOff, page: counts, queued }, machine);
     console.log(`results: ${file}`);
   } finally {
     for (const instance of Object.values(instances)) await instance.stop();

@@ -28,7 +28,10 @@ describe("actor host", () => {
   it("gives stable ids, publishes records only while inspecting, and redacts secrets", async () => {
     const records: InspectionRecord[] = [];
     const host = new ActorHost({ service: "smtpd", prefix: "smtpd:2525", publish: (r) => records.push(r) });
-    host.spawn("conn", toy, { input: { password: "hunter2" } });
+    const unseen = host.spawn("conn", toy, { input: { password: "hunter2" } });
+    unseen.send({ type: "PING" });
+    unseen.send({ type: "QUIT" });
+    await Promise.resolve();
     expect(records).toHaveLength(0);
     host.inspecting = true;
     const actor = host.spawn("conn", toy, { key: 17, input: { password: "hunter2" } });
@@ -38,10 +41,66 @@ describe("actor host", () => {
     const ids = new Set(records.map((r) => ("id" in r ? r.id : "")));
     expect([...ids]).toEqual(["smtpd:2525/conn/17"]);
     expect(records.map((r) => r.kind)).toEqual(expect.arrayContaining(["actor", "event", "snapshot", "actor-end"]));
+    expect(records[0]).toMatchObject({ kind: "actor", id: "smtpd:2525/conn/17", machine: "toy" });
     const snapshot = records.filter((r) => r.kind === "snapshot" && r.value === "idle").at(-1);
     expect(snapshot).toMatchObject({ context: { pings: 1, password: "[redacted]" } });
     expect(JSON.stringify(records)).not.toContain("hunter2");
     expect(records.at(-1)).toMatchObject({ kind: "actor-end", status: "done" });
+  });
+
+  it("inspection turned on later announces the live actors as they are, then follows them; off detaches it", async () => {
+    const records: InspectionRecord[] = [];
+    const host = new ActorHost({ service: "smtpd", publish: (r) => records.push(r) });
+    const actor = host.spawn("conn", toy);
+    actor.send({ type: "PING" });
+    actor.send({ type: "PING" });
+    expect(records).toHaveLength(0);
+
+    host.inspecting = true;
+    expect(records).toEqual([
+      { kind: "actor", at: expect.any(Number), service: "smtpd", id: "smtpd/conn/1", machine: "toy" },
+      expect.objectContaining({ kind: "snapshot", id: "smtpd/conn/1", value: "idle", context: expect.objectContaining({ pings: 2 }) }),
+    ]);
+    records.length = 0;
+    actor.send({ type: "PING" });
+    expect(records.map((r) => r.kind)).toEqual(["event", "snapshot"]);
+    expect(records[1]).toMatchObject({ context: { pings: 3 } });
+
+    // Off, the actor's system has no observer left; on again, one (not two) follows it.
+    host.inspecting = false;
+    records.length = 0;
+    actor.send({ type: "PING" });
+    expect(records).toHaveLength(0);
+    host.inspecting = true;
+    records.length = 0;
+    actor.send({ type: "PING" });
+    expect(records.map((r) => r.kind)).toEqual(["event", "snapshot"]);
+    actor.send({ type: "QUIT" });
+    await Promise.resolve();
+    expect(records.at(-1)).toMatchObject({ kind: "actor-end", id: "smtpd/conn/1", status: "done" });
+  });
+
+  it("announces the children an actor is created with, restored or inspected late", () => {
+    const records: InspectionRecord[] = [];
+    const host = new ActorHost({ service: "send", publish: (r) => records.push(r) });
+    const waiting = host.spawn("msg", toy, { key: 1 });
+    waiting.send({ type: "WAIT", at: Date.now() + 60_000 });
+    const packed = host.persist("send/msg/1");
+    host.inspecting = true;
+    const announced = records.filter((r) => r.kind === "actor");
+    expect(announced).toEqual([
+      expect.objectContaining({ id: "send/msg/1", machine: "toy" }),
+      expect.objectContaining({ id: expect.stringMatching(/^send\/msg\/1\/./), parent: "send/msg/1" }),
+    ]);
+    host.stop("send/msg/1");
+
+    records.length = 0;
+    // Restored into "waiting", the actor re-creates its sleepUntil child while createActor runs.
+    host.restore("msg", toy, 2, packed);
+    const child = records.find((r) => r.kind === "actor" && r.parent === "send/msg/2");
+    expect(records[0]).toMatchObject({ kind: "actor", id: "send/msg/2", machine: "toy" });
+    expect(child?.kind === "actor" ? child.id : undefined).toMatch(/^send\/msg\/2\/./);
+    host.stopAll();
   });
 
   it("restores a persisted actor whose deadline then fires at the same wall-clock moment", async () => {
