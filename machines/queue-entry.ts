@@ -7,8 +7,10 @@
 //
 // The machine holds no truth of its own: its context is what the queue files say — written by
 // preprocessing in this life, or read back by `loadEntry` when the message was preprocessed
-// before (birth = info mtime, each channel's next try = its file's mtime) — and every step that
-// changes the queue is an invoked actor that writes the files first. A message preprocessed in
+// before (birth = info mtime, each channel's next try = its file's mtime, its recipients not yet
+// marked done) — and every step that changes the queue is an invoked actor that writes the files
+// first. So a pass needs no read of its channel file: the recipients left after marking are the
+// ones without a K or D result, exactly what the file then says. A message preprocessed in
 // this life can have no bounce report until one of its recipients fails permanently, so only then
 // (or when it was preprocessed before) is the bouncing step taken. A channel waits for an
 // absolute deadline through `awaitTurn` — the scheduler's turn, which also waits for a free
@@ -33,13 +35,22 @@ export type PreprocessOutcome =
   | { readonly kind: "queued" }
   | { readonly kind: "gone" };
 
+/** A `T` record of a channel file: a recipient not yet done. */
+export interface PendingRecipient {
+  /** Byte offset of the record's T byte: where its done marker goes. */
+  readonly offset: number;
+  readonly recipient: string;
+}
+
 /** What the files say about a preprocessed message. */
 export interface LoadedEntry {
   /** Epoch ms: info/N's mtime. */
   readonly birth: number;
   readonly sender: string;
-  /** Next try per channel (the channel file's mtime), or null when that channel has nothing left. */
+  /** Next try per channel (the channel file's mtime), or null when that channel has no file. */
   readonly nextTry: Readonly<Record<Channel, number | null>>;
+  /** Each channel file's recipients not yet marked done, in file order (none without a file). */
+  readonly recipients: Readonly<Record<Channel, readonly PendingRecipient[]>>;
 }
 
 export interface ChannelPassInput {
@@ -47,6 +58,7 @@ export interface ChannelPassInput {
   readonly channel: Channel;
   readonly birth: number;
   readonly sender: string;
+  readonly recipients: readonly PendingRecipient[];
 }
 
 export interface DeliveryResult {
@@ -62,8 +74,6 @@ export interface ChannelPassOutput {
   readonly results: readonly DeliveryResult[];
   /** Computed when the pass started, used if anything is left after it (qmail's order). */
   readonly nextTry: number;
-  /** Recipients not yet done when the pass started; those without a K or D result remain. */
-  readonly pending: number;
 }
 
 export interface MarkInput {
@@ -71,6 +81,7 @@ export interface MarkInput {
   readonly channel: Channel;
   readonly results: readonly DeliveryResult[];
   readonly nextTry: number;
+  /** Recipients not yet done when the pass started; those without a K or D result remain. */
   readonly pending: number;
 }
 
@@ -95,6 +106,7 @@ interface QueueEntryContext {
   readonly birth: number;
   readonly sender: string;
   readonly nextTry: Readonly<Record<Channel, number | null>>;
+  readonly recipients: Readonly<Record<Channel, readonly PendingRecipient[]>>;
   readonly pass: Readonly<Record<Channel, ChannelPassOutput | null>>;
   /** Why the entry was quarantined, for the log. */
   readonly problem: string | null;
@@ -117,6 +129,14 @@ const failed = [
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
 
+const NONE: Readonly<Record<Channel, readonly PendingRecipient[]>> = { local: [], remote: [] };
+
+/** The recipients a pass leaves: those without a K or D result (a Z, or not dispatched at all). */
+function leftAfter(recipients: readonly PendingRecipient[], results: readonly DeliveryResult[]): PendingRecipient[] {
+  const done = new Set(results.filter((result) => result.status !== "Z").map((result) => result.offset));
+  return recipients.filter((recipient) => !done.has(recipient.offset));
+}
+
 // Placeholders: the service provides the real actors; these keep the machine runnable in tests.
 const pending = <I, O>() => fromPromise<O, I>(() => new Promise<O>(() => {}));
 
@@ -138,11 +158,11 @@ export const queueEntryMachine = setup({
     noteProblem: assign({ problem: ({ event }) => describe((event as unknown as { error: unknown }).error) }),
     adoptPreprocessed: assign(({ event }) => {
       const { entry } = (event as unknown as { output: Extract<PreprocessOutcome, { kind: "preprocessed" }> }).output;
-      return { birth: entry.birth, sender: entry.sender, nextTry: entry.nextTry, bounceDue: false };
+      return { birth: entry.birth, sender: entry.sender, nextTry: entry.nextTry, recipients: entry.recipients, bounceDue: false };
     }),
     adoptFiles: assign(({ event }) => {
       const loaded = (event as unknown as { output: LoadedEntry }).output;
-      return { birth: loaded.birth, sender: loaded.sender, nextTry: loaded.nextTry, bounceDue: true };
+      return { birth: loaded.birth, sender: loaded.sender, nextTry: loaded.nextTry, recipients: loaded.recipients, bounceDue: true };
     }),
     recordPass: assign(({ context, event }, params: { channel: Channel }) => {
       const output = (event as unknown as { output: ChannelPassOutput }).output;
@@ -151,19 +171,23 @@ export const queueEntryMachine = setup({
         bounceDue: context.bounceDue || output.results.some((result) => result.status === "D"),
       };
     }),
-    scheduleNextPass: assign(({ context }, params: { channel: Channel }) => ({
-      nextTry: { ...context.nextTry, [params.channel]: context.pass[params.channel]!.nextTry },
-      pass: { ...context.pass, [params.channel]: null },
-    })),
+    scheduleNextPass: assign(({ context }, params: { channel: Channel }) => {
+      const pass = context.pass[params.channel]!;
+      return {
+        nextTry: { ...context.nextTry, [params.channel]: pass.nextTry },
+        recipients: { ...context.recipients, [params.channel]: leftAfter(context.recipients[params.channel], pass.results) },
+        pass: { ...context.pass, [params.channel]: null },
+      };
+    }),
   },
   actors: {
     /** todo/N → info/N + local/N + remote/N, then todo/N and intd/N removed; "queued" with info but no todo; "gone" without either. */
     preprocess: pending<EntryRef, PreprocessOutcome>(),
-    /** Reads info/N and the channel files' mtimes; rejects if they are unusable. */
+    /** Reads info/N and the channel files (mtimes, recipients not yet done); rejects if they are unusable. */
     loadEntry: pending<EntryRef, LoadedEntry>(),
     /** Sends TURN once `at` has passed and a delivery slot is free. */
     awaitTurn: fromCallback<EventObject, AwaitTurnInput>(() => () => {}),
-    /** Dispatches every undelivered recipient of the channel and collects the results. */
+    /** Dispatches the channel's undelivered recipients (given in its input) and collects the results. */
     deliverChannel: pending<ChannelPassInput, ChannelPassOutput>(),
     /** Writes bounce reports, then done markers; persists the next try or unlinks the file. */
     markDone: pending<MarkInput, MarkOutput>(),
@@ -183,6 +207,7 @@ export const queueEntryMachine = setup({
     birth: 0,
     sender: "",
     nextTry: { local: null, remote: null },
+    recipients: NONE,
     pass: { local: null, remote: null },
     problem: null,
     bounceDue: true,
@@ -259,7 +284,13 @@ function channelStates(channel: Channel) {
       delivering: {
         invoke: {
           src: "deliverChannel",
-          input: ({ context }: { context: QueueEntryContext }) => ({ id: context.id, channel, birth: context.birth, sender: context.sender }),
+          input: ({ context }: { context: QueueEntryContext }) => ({
+            id: context.id,
+            channel,
+            birth: context.birth,
+            sender: context.sender,
+            recipients: context.recipients[channel],
+          }),
           onDone: { target: "marking", actions: { type: "recordPass", params } },
           onError: failed,
         },
@@ -269,7 +300,7 @@ function channelStates(channel: Channel) {
           src: "markDone",
           input: ({ context }: { context: QueueEntryContext }) => {
             const pass = context.pass[channel]!;
-            return { id: context.id, channel, results: pass.results, nextTry: pass.nextTry, pending: pass.pending };
+            return { id: context.id, channel, results: pass.results, nextTry: pass.nextTry, pending: context.recipients[channel].length };
           },
           onDone: [
             { guard: "channelFinished", target: "finished" },

@@ -15,12 +15,13 @@ function harness(overrides: { loadError?: Error & { corrupt?: true }; outcome?: 
       preprocess: fromPromise(async () => {
         steps.push("preprocess");
         const kind = overrides.outcome ?? "queued";
-        return kind === "preprocessed" ? { kind, entry: { birth: 1000, sender: "s@x", nextTry: { local: 1000, remote: null } } } : { kind };
+        const recipients = { local: [{ offset: 0, recipient: "r@y" }], remote: [] };
+        return kind === "preprocessed" ? { kind, entry: { birth: 1000, sender: "s@x", nextTry: { local: 1000, remote: null }, recipients } } : { kind };
       }),
       loadEntry: fromPromise(async () => {
         steps.push("load");
         if (overrides.loadError !== undefined && loads++ === 0) throw overrides.loadError;
-        return { birth: 1000, sender: "s@x", nextTry: { local: null, remote: 5000 } };
+        return { birth: 1000, sender: "s@x", nextTry: { local: null, remote: 5000 }, recipients: { local: [], remote: [{ offset: 0, recipient: "r@y" }] } };
       }),
       awaitTurn: fromCallback<EventObject, { at: number }>(({ input, sendBack }) => {
         steps.push(`wait ${input.at}`);
@@ -28,7 +29,7 @@ function harness(overrides: { loadError?: Error & { corrupt?: true }; outcome?: 
       }),
       deliverChannel: fromPromise<unknown, ChannelPassInput>(async ({ input }) => {
         steps.push(`deliver ${input.channel}`);
-        return { results: [{ offset: 0, recipient: "r@y", status: overrides.status ?? "K", report: "ok" }], nextTry: 9000, pending: 1 };
+        return { results: [{ offset: 0, recipient: "r@y", status: overrides.status ?? "K", report: "ok" }], nextTry: 9000 };
       }),
       markDone: fromPromise<unknown, MarkInput>(async ({ input }) => {
         steps.push(`mark ${input.results.length}`);
@@ -66,6 +67,37 @@ describe("queue-entry machine", () => {
     }
   });
 
+  it("a pass gets the recipients the entry knows; one deferred (Z) is all the next pass gets", async () => {
+    const passes: string[][] = [];
+    const marks: number[] = [];
+    const recipients = [
+      { offset: 0, recipient: "a@y" },
+      { offset: 6, recipient: "b@y" },
+      { offset: 12, recipient: "c@y" },
+    ];
+    const machine = harness().machine.provide({
+      actors: {
+        preprocess: fromPromise(async () => ({
+          kind: "preprocessed",
+          entry: { birth: 1000, sender: "s@x", nextTry: { local: 1000, remote: null }, recipients: { local: recipients, remote: [] } },
+        })),
+        deliverChannel: fromPromise<unknown, ChannelPassInput>(async ({ input }) => {
+          passes.push(input.recipients.map((r) => r.recipient));
+          const status = (r: { recipient: string }): "K" | "Z" | "D" => (r.recipient === "b@y" && passes.length === 1 ? "Z" : "K");
+          return { results: input.recipients.map((r) => ({ ...r, status: status(r), report: "" })), nextTry: 9000 };
+        }),
+        markDone: fromPromise<unknown, MarkInput>(async ({ input }) => {
+          marks.push(input.pending);
+          return { remaining: input.pending - input.results.filter((r) => r.status !== "Z").length };
+        }),
+      } as never,
+    });
+    const actor = createActor(machine, { input: { id: 7 } }).start();
+    await waitFor(actor, (s) => s.status === "done");
+    expect(passes).toEqual([["a@y", "b@y", "c@y"], ["b@y"]]);
+    expect(marks).toEqual([3, 1]);
+  });
+
   it("a corrupt file sends the entry to quarantine; any other failure holds off and starts again", async () => {
     const corrupt = harness({ loadError: Object.assign(new Error("info/7: not an F record"), { corrupt: true as const }) });
     const first = createActor(corrupt.machine, { input: { id: 7 } }).start();
@@ -88,7 +120,7 @@ describe("queue-entry machine", () => {
 
   it("waitingUntil is the earliest next try while every channel only waits", () => {
     const { machine } = harness();
-    const waiting = machine.resolveState({ value: { channels: { local: "waiting", remote: "waiting" } }, context: { id: 1, birth: 0, sender: "", nextTry: { local: 300, remote: 200 }, pass: { local: null, remote: null }, problem: null, bounceDue: true } });
+    const waiting = machine.resolveState({ value: { channels: { local: "waiting", remote: "waiting" } }, context: { id: 1, birth: 0, sender: "", nextTry: { local: 300, remote: 200 }, recipients: { local: [], remote: [] }, pass: { local: null, remote: null }, problem: null, bounceDue: true } });
     expect(waitingUntil(waiting)).toBe(200);
     const busy = machine.resolveState({ value: { channels: { local: "delivering", remote: "waiting" } }, context: waiting.context });
     expect(waitingUntil(busy)).toBeUndefined();

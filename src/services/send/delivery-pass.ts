@@ -1,5 +1,5 @@
 // One pass over a channel of one message (qmail-send's pass): every recipient not yet marked done
-// is dispatched, each as soon as the channel has a free slot (the turn brought the first one).
+// (the entry knows them: it wrote or read the channel file, and its marks) is dispatched, each as soon as the channel has a free slot (the turn brought the first one).
 // The next try is computed when the pass starts, from the message's birth, and is used if
 // anything is left once the results are marked. A message past queuelifetime is dying: a
 // temporary failure becomes permanent with qmail's "too long" line. Logs qmail's
@@ -7,17 +7,14 @@
 
 import { clock } from "../../../supervisors/clock.js";
 import type { ChannelPassInput, ChannelPassOutput, DeliveryResult } from "../../../machines/queue-entry.js";
-import type { SiteFs } from "../../io/fs.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
 import { verpSender } from "../../queue/verp.js";
 import type { ChannelScheduler } from "./channel-scheduler.js";
 import type { Dispatcher, SpawnResult } from "./dispatch.js";
-import { readChannelRecords } from "./queue-files.js";
 import { isDying, nextTryAt, TOO_LONG_IN_QUEUE } from "./retry-schedule.js";
 import { sendLog } from "./send-log.js";
 
 export interface PassDeps {
-  readonly fs: SiteFs;
   readonly layout: QueueLayout;
   readonly schedulers: Readonly<Record<"local" | "remote", ChannelScheduler>>;
   readonly dispatcher: Dispatcher;
@@ -42,15 +39,15 @@ export async function deliverChannel(deps: PassDeps, input: ChannelPassInput): P
   const dying = isDying(input.birth, now, deps.queuelifetime);
   const lease = deps.schedulers[channel].lease(entryKey(id, channel));
   try {
-    const pending = (await readChannelRecords(deps.fs, deps.layout, id, channel)).filter((record) => !record.done);
+    const messFile = deps.layout.file("mess", id);
     const deliveries: Promise<DeliveryResult>[] = [];
-    for (const record of pending) {
+    for (const record of input.recipients) {
       const release = await lease.acquire();
       if (release === undefined) break; // stopping: what was not started waits for the next run
       const { delivery, result } = deps.dispatcher.start({
         channel,
         id,
-        messFile: deps.layout.file("mess", id),
+        messFile,
         sender: verpSender(input.sender, record.recipient),
         recipient: record.recipient,
       });
@@ -66,7 +63,7 @@ export async function deliverChannel(deps: PassDeps, input: ChannelPassInput): P
         }),
       );
     }
-    return { results: await Promise.all(deliveries), nextTry, pending: pending.length };
+    return { results: await Promise.all(deliveries), nextTry };
   } finally {
     lease.close();
   }

@@ -121,7 +121,7 @@ const start: StartService = async (context) => {
       ),
       deliverChannel: fromPromise<ChannelPassOutput, ChannelPassInput>(({ input }) => {
         alarmed.delete(input.id);
-        return track(deliverChannel({ fs, layout, schedulers, dispatcher, queuelifetime: values.queuelifetime, log, status }, input));
+        return track(deliverChannel({ layout, schedulers, dispatcher, queuelifetime: values.queuelifetime, log, status }, input));
       }),
       markDone: fromPromise<MarkOutput, MarkInput>(({ input }) =>
         track(

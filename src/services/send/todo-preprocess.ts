@@ -5,8 +5,9 @@
 // scratch: the files are written with O_TRUNC over whatever an interrupted run left, and a channel
 // file this run does not write is unlinked first (an entry always starts here, so a half-written
 // info/N next to todo/N is never mistaken for a preprocessed message). Returns what it wrote —
-// birth (info/N's mtime), sender, the channels with recipients — so the entry need not read it
-// back. Logs `new msg N` and `info msg N: bytes …`. A todo or mess file that cannot be used throws
+// birth (info/N's mtime), sender, each channel's recipients and their records' offsets — so the
+// entry need not read it back. A fresh channel's next try is the birth (its file's mtime is no earlier, and either means
+// "now"), so only info/N's mtime is asked for. Logs `new msg N` and `info msg N: bytes …`. A todo or mess file that cannot be used throws
 // CorruptQueueFile.
 
 import { constants } from "node:fs";
@@ -15,7 +16,7 @@ import type { DirSyncer } from "../../queue/dir-sync.js";
 import { escapeLogText } from "../../queue/log-text.js";
 import { lstatIfPresent, readIfPresent, unlinkIfPresent } from "../../io/optional-files.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
-import type { Channel, PreprocessOutcome } from "../../../machines/queue-entry.js";
+import type { Channel, PendingRecipient, PreprocessOutcome } from "../../../machines/queue-entry.js";
 import { CorruptQueueFile } from "./queue-files.js";
 import { rewriteRecipient, type RewriteControl } from "./recipient-rewrite.js";
 
@@ -70,13 +71,12 @@ function parseTodo(bytes: Buffer, id: number): TodoEnvelope {
 
 const O_CREATE_TRUNCATE = constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY;
 
-/** Writes and fsyncs a queue file (replacing what an interrupted run left); its mtime. */
-async function writeQueueFile(fs: SiteFs, path: string, bytes: Uint8Array): Promise<number> {
+/** Writes and fsyncs a queue file, replacing what an interrupted run left. */
+async function writeQueueFile(fs: SiteFs, path: string, bytes: Uint8Array): Promise<void> {
   const fh = await fs.open(path, O_CREATE_TRUNCATE, 0o600);
   try {
     await fs.write(fh, bytes);
     await fs.sync(fh);
-    return (await fs.fstat(fh)).mtimeMs;
   } finally {
     await fs.close(fh);
   }
@@ -84,6 +84,20 @@ async function writeQueueFile(fs: SiteFs, path: string, bytes: Uint8Array): Prom
 
 const record = (lead: string, value: string): string => `${lead}${value}\0`;
 const CHANNELS = ["local", "remote"] as const;
+
+/** A channel file's bytes and, for each T record, where it starts. */
+function channelFile(addresses: readonly string[]): { bytes: Buffer; recipients: PendingRecipient[] } {
+  const recipients: PendingRecipient[] = [];
+  let text = "";
+  let offset = 0;
+  for (const recipient of addresses) {
+    const line = record("T", recipient);
+    recipients.push({ offset, recipient });
+    text += line;
+    offset += Buffer.byteLength(line);
+  }
+  return { bytes: Buffer.from(text), recipients };
+}
 
 export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<PreprocessOutcome> {
   const { fs, layout, dirSync } = deps;
@@ -100,23 +114,29 @@ export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<
   const channels: Record<Channel, string[]> = { local: [], remote: [] };
   for (const recipient of envelope.recipients) {
     const rewritten = rewriteRecipient(recipient, control);
-    channels[rewritten.channel].push(record("T", rewritten.address));
+    channels[rewritten.channel].push(rewritten.address);
   }
   for (const channel of CHANNELS) {
     if (channels[channel].length === 0) await unlinkIfPresent(fs, layout.file(channel, id));
   }
 
-  const birth = await writeQueueFile(fs, layout.file("info", id), Buffer.from(record("F", envelope.sender)));
+  const info = layout.file("info", id);
+  await writeQueueFile(fs, info, Buffer.from(record("F", envelope.sender)));
+  const birth = (await fs.lstat(info)).mtimeMs;
   deps.log(`new msg ${id}`);
   deps.log(`info msg ${id}: bytes ${mess.size} from <${escapeLogText(envelope.sender)}> qp ${envelope.pid} uid ${envelope.uid}`);
   const written = [layout.splitDir("info", id)];
   const nextTry: Record<Channel, number | null> = { local: null, remote: null };
+  const recipients: Record<Channel, PendingRecipient[]> = { local: [], remote: [] };
   for (const channel of CHANNELS) {
     if (channels[channel].length === 0) continue;
-    nextTry[channel] = await writeQueueFile(fs, layout.file(channel, id), Buffer.from(channels[channel].join("")));
+    const file = channelFile(channels[channel]);
+    await writeQueueFile(fs, layout.file(channel, id), file.bytes);
     written.push(layout.splitDir(channel, id));
+    nextTry[channel] = birth;
+    recipients[channel] = file.recipients;
   }
   await Promise.all(written.map((dir) => dirSync.durable(dirSync.changed(dir))));
   await deps.cleanTodo(id);
-  return { kind: "preprocessed", entry: { birth, sender: envelope.sender, nextTry } };
+  return { kind: "preprocessed", entry: { birth, sender: envelope.sender, nextTry, recipients } };
 }
