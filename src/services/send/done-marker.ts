@@ -2,8 +2,10 @@
 // bounce block is appended to bounce/N first (so a crash can repeat a block, never lose one),
 // then every success and permanent failure gets its done marker — the record's T byte, at its
 // offset, overwritten with D — and the file is fsync'd. A channel with nothing left (the pass
-// knows how many were pending) is unlinked; otherwise its mtime becomes the next try, which is how
-// the schedule survives a restart.
+// knows how many were pending) is unlinked instead, with no marks first: the durable unlink says
+// "all done" more strongly than any D byte, and a crash before it repeats the deliveries just as a
+// crash before the marks would (a duplicate the queue contract allows). Otherwise the channel's
+// mtime becomes the next try, which is how the schedule survives a restart.
 
 import type { SiteFs } from "../../io/fs.js";
 import type { DirSyncer } from "../../queue/dir-sync.js";
@@ -27,6 +29,12 @@ export async function markDone(deps: DoneMarkerDeps, input: MarkInput): Promise<
     if (result.status === "D") await deps.addBounceBlock(input.id, result.recipient, result.report);
   }
   const finished = input.results.filter((result) => result.status !== "Z");
+  const remaining = input.pending - finished.length;
+  if (remaining === 0) {
+    await fs.unlink(path);
+    await deps.dirSync.durable(deps.dirSync.changed(layout.splitDir(input.channel, input.id)));
+    return { remaining };
+  }
   if (finished.length > 0) {
     const fh = await fs.open(path, "r+");
     try {
@@ -36,13 +44,7 @@ export async function markDone(deps: DoneMarkerDeps, input: MarkInput): Promise<
       await fs.close(fh);
     }
   }
-  const remaining = input.pending - finished.length;
-  if (remaining === 0) {
-    await fs.unlink(path);
-    await deps.dirSync.durable(deps.dirSync.changed(layout.splitDir(input.channel, input.id)));
-  } else {
-    const seconds = input.nextTry / 1000;
-    await fs.utimes(path, seconds, seconds);
-  }
+  const seconds = input.nextTry / 1000;
+  await fs.utimes(path, seconds, seconds);
   return { remaining };
 }
