@@ -4,14 +4,15 @@
 // an earlier transaction to the same server is used again. The chart is the SMTP client
 // dialogue (RFC 5321 §3, §4.3.2) with qmail-remote's decisions and texts:
 //
-//   checking → findingHosts → nextHost → connecting ─ reused ─→ reset (RSET) ─ dead ─→ connecting (fresh)
-//                                 ↑         │ fresh                  │ 250
-//                                 │         ↓                        ↓
+//   checking → findingHosts → nextHost → connecting ─ reused ──────────────────────────→ envelope
+//                                 ↑         │ fresh                                          │
+//                                 │         ↓                                                │
 //                                 └ 4xx ─ greeting → ehlo|helo → afterEhlo → [startTls → handshake → ehlo]
 //                                                                  │        → [authenticating]
 //                                                                  ↓
-//                             envelope → mail → rcpt… (or pipelined: MAIL+RCPTs in one write)
-//                                → data → body → dataReply → keeping (connection kept for reuse)
+//                             envelope → [reset (RSET)] → mail → rcpt… → data → dataCommand
+//                                      (or pipelined: [RSET+] MAIL+RCPTs+DATA in one write → data)
+//                                → dataAnswered → body → dataReply → keeping (connection kept for reuse)
 //                connecting ─ fresh, QMTP ─→ qmtpPackage → qmtpReplies → quitting (close)
 //   any failure that leaves a sane session → keeping; a dead or broken one → quitting (QUIT, close)
 //
@@ -19,7 +20,12 @@
 // as `findHosts` computes them. The next host is tried only when a connection cannot be made or
 // the greeting is a 4xx other than 421/450 (s/qmail); any later failure ends the attempt.
 // A reused connection is RSET first: a server that has closed it meanwhile shows there, and the
-// attempt takes a fresh connection to the same host rather than reporting a failure.
+// attempt takes a fresh connection to the same host rather than reporting a failure. With
+// PIPELINING the RSET goes in the same write as MAIL, the RCPTs and DATA (RFC 2920: RSET may
+// stand anywhere in a group, DATA last): one write and one round trip for the whole envelope; a
+// dead connection or a refused RSET there still means a fresh connection, as no body was sent.
+// A server that answers that DATA with 354 although the sender or every recipient was refused
+// waits for a body that will not come: that connection is closed, not kept.
 // Results stay per recipient as qmail-rspawn makes them: a recipient the server refused gets
 // "does not like recipient" with its own letter (and the message's report when that is no
 // better); the others get the message's K/Z/D report. Recipients put off with 452 (too many for
@@ -108,8 +114,12 @@ interface RemoteDeliveryContext extends RemoteDeliveryInput, SessionFacts {
   readonly index: number;
   /** A pooled connection turned out dead: take only fresh ones from now on. */
   readonly freshOnly: boolean;
+  /** The connection carried an earlier transaction: RSET before MAIL. */
+  readonly reused: boolean;
   /** The reply to each recipient's RCPT, once asked. */
   readonly rcptReplies: readonly (Reply | undefined)[];
+  /** The reply to DATA, when it went in the pipelined group. */
+  readonly dataReply: Reply | undefined;
   /** The message's report (qmail-remote's final K/Z/D record). */
   readonly result: RemoteDeliveryOutput | undefined;
   /** QMTP answers every recipient itself: these are the results, when it did. */
@@ -165,6 +175,15 @@ const sizeLimit = (context: RemoteDeliveryContext): number => Number(context.ext
 
 const rcptLine = (recipient: string): string => `RCPT TO:<${recipient}>`;
 
+/** The lines of a pipelined group: RSET on a kept connection, MAIL, the RCPTs, DATA. */
+const pipelinedLines = (context: RemoteDeliveryContext): string[] => [...(context.reused ? ["RSET"] : []), mailLine(context), ...context.recipients.map(rcptLine), "DATA"];
+
+/** A pipelined group's replies to MAIL, the RCPTs and DATA (after the RSET's, on a kept connection). */
+function pipelinedReplies(context: RemoteDeliveryContext, replies: readonly Reply[]): { mail: Reply; rcpts: Reply[]; data: Reply } {
+  const envelope = context.reused ? replies.slice(1) : replies;
+  return { mail: envelope[0]!, rcpts: envelope.slice(1, -1), data: envelope.at(-1)! };
+}
+
 export const remoteDeliveryMachine = setup({
   types: {
     input: {} as RemoteDeliveryInput,
@@ -198,6 +217,8 @@ export const remoteDeliveryMachine = setup({
     hangUp: () => {},
     /** Leaves the connection, its session facts with it, for the next transaction to the destination. */
     keep: (_, _facts: SessionFacts) => {},
+    /** A kept connection will not go on: connect afresh from now on (after `hangUp`). */
+    freshOnly: assign({ freshOnly: true }),
     finish: assign({ result: (_, params: RemoteDeliveryOutput) => params }),
     senderRejected: assign({
       result: ({ context }, reply: Reply): RemoteDeliveryOutput => ({ status: letter(reply), report: `Connected to ${ip(context)} but sender was rejected.\n${said(reply)}` }),
@@ -212,6 +233,8 @@ export const remoteDeliveryMachine = setup({
     authOffered: ({ context }) => usableMechanisms(context).length > 0,
     hostsLeft: ({ context }) => context.index < context.hosts.length,
     qmtp: ({ context }) => context.protocol === "qmtp",
+    /** The server said 354 to DATA: it now takes every byte as the message. */
+    dataOpen: ({ context }) => context.dataReply?.code === 354,
   },
 }).createMachine({
   id: "remote-delivery",
@@ -220,10 +243,12 @@ export const remoteDeliveryMachine = setup({
     hosts: [],
     index: 0,
     freshOnly: false,
+    reused: false,
     extensions: {},
     tlsActive: false,
     authenticated: false,
     rcptReplies: [],
+    dataReply: undefined,
     result: undefined,
     ownResults: undefined,
   }),
@@ -279,14 +304,14 @@ export const remoteDeliveryMachine = setup({
         onDone: [
           {
             guard: ({ event }) => event.output.kind === "reused",
-            target: "connected.reset",
-            actions: assign(({ event }) => (event.output.kind === "reused" ? event.output.facts : {})),
+            target: "connected.envelope",
+            actions: assign(({ event }) => (event.output.kind === "reused" ? { ...event.output.facts, reused: true } : {})),
           },
           { guard: ({ context, event }) => event.output.kind === "fresh" && context.protocol === "qmtp", target: "connected.qmtpPackage" },
           {
             guard: ({ event }) => event.output.kind === "fresh",
             target: "connected.greeting",
-            actions: assign(({ context }) => ({ extensions: {}, tlsActive: context.hosts[context.index]!.implicitTls, authenticated: false })),
+            actions: assign(({ context }) => ({ extensions: {}, tlsActive: context.hosts[context.index]!.implicitTls, authenticated: false, reused: false })),
           },
           { target: "nextHost", actions: assign({ index: ({ context }) => context.index + 1 }) },
         ],
@@ -294,7 +319,7 @@ export const remoteDeliveryMachine = setup({
       },
     },
     connected: {
-      // Entered by target: `reset` for a kept connection, `greeting` for a fresh one.
+      // Entered by target: `envelope` for a kept connection, `greeting` for a fresh one.
       initial: "greeting",
       states: {
         reset: {
@@ -302,11 +327,11 @@ export const remoteDeliveryMachine = setup({
             src: "exchange",
             input: { line: "RSET" },
             onDone: [
-              { guard: ({ event }) => event.output.code === 250, target: "envelope" },
-              { target: "#remote-delivery.connecting", actions: ["hangUp", assign({ freshOnly: true })] },
+              { guard: ({ event }) => event.output.code === 250, target: "mail" },
+              { target: "#remote-delivery.connecting", actions: ["hangUp", "freshOnly"] },
             ],
             // The server closed the kept connection meanwhile: nothing was sent, so a fresh one is no failure.
-            onError: { target: "#remote-delivery.connecting", actions: ["hangUp", assign({ freshOnly: true })] },
+            onError: { target: "#remote-delivery.connecting", actions: ["hangUp", "freshOnly"] },
           },
         },
         greeting: {
@@ -421,18 +446,44 @@ export const remoteDeliveryMachine = setup({
               actions: { type: "finish", params: ({ context }) => ({ status: "D", report: `${ip(context)} takes messages of at most ${sizeLimit(context)} bytes; this one has ${context.size}. (#5.3.4)\n` }) },
             },
             { guard: ({ context }) => offers(context, "PIPELINING"), target: "pipelined" },
+            { guard: ({ context }) => context.reused, target: "reset" },
             { target: "mail" },
           ],
         },
         pipelined: {
           invoke: {
             src: "exchangeAll",
-            input: ({ context }) => ({ lines: [mailLine(context), ...context.recipients.map(rcptLine)] }),
+            input: ({ context }) => ({ lines: pipelinedLines(context) }),
             onDone: [
-              { guard: ({ event }) => event.output[0]!.code >= 400, target: "#remote-delivery.keeping", actions: { type: "senderRejected", params: ({ event }) => event.output[0]! } },
-              { target: "rcptDone", actions: assign({ rcptReplies: ({ event }) => event.output.slice(1) }) },
+              // The kept connection will not go on: whatever the rest got, the hang-up ends that transaction.
+              {
+                guard: ({ context, event }) => context.reused && event.output[0]!.code !== 250,
+                target: "#remote-delivery.connecting",
+                actions: ["hangUp", "freshOnly"],
+              },
+              {
+                guard: ({ context, event }) => pipelinedReplies(context, event.output).mail.code >= 400 && pipelinedReplies(context, event.output).data.code === 354,
+                target: "#remote-delivery.done",
+                actions: [{ type: "senderRejected", params: ({ context, event }) => pipelinedReplies(context, event.output).mail }, "hangUp"],
+              },
+              {
+                guard: ({ context, event }) => pipelinedReplies(context, event.output).mail.code >= 400,
+                target: "#remote-delivery.keeping",
+                actions: { type: "senderRejected", params: ({ context, event }) => pipelinedReplies(context, event.output).mail },
+              },
+              {
+                target: "rcptDone",
+                actions: assign(({ context, event }) => {
+                  const { rcpts, data } = pipelinedReplies(context, event.output);
+                  return { rcptReplies: rcpts, dataReply: data };
+                }),
+              },
             ],
-            onError: { target: "#remote-delivery.died" },
+            onError: [
+              // No body went out on the kept connection: a fresh one is no failure.
+              { guard: ({ context }) => context.reused, target: "#remote-delivery.connecting", actions: ["hangUp", "freshOnly"] },
+              { target: "#remote-delivery.died" },
+            ],
           },
         },
         mail: {
@@ -459,19 +510,29 @@ export const remoteDeliveryMachine = setup({
             { guard: ({ context }) => context.rcptReplies.length < context.recipients.length, target: "rcpt" },
             { guard: ({ context }) => context.rcptReplies.some((reply) => reply !== undefined && reply.code < 400), target: "data" },
             // qmail-remote's final record when no recipient was accepted.
+            { guard: "dataOpen", target: "#remote-delivery.done", actions: [{ type: "finish", params: ({ context }) => ({ status: "D", report: `Giving up on ${ip(context)}.\n` }) }, "hangUp"] },
             { target: "#remote-delivery.keeping", actions: { type: "finish", params: ({ context }) => ({ status: "D", report: `Giving up on ${ip(context)}.\n` }) } },
           ],
         },
         data: {
+          always: [{ guard: ({ context }) => context.dataReply !== undefined, target: "dataAnswered" }, { target: "dataCommand" }],
+        },
+        dataCommand: {
           invoke: {
             src: "exchange",
             input: { line: "DATA" },
-            onDone: [
-              { guard: ({ event }) => event.output.code === 354, target: "body" },
-              { target: "#remote-delivery.keeping", actions: { type: "finish", params: ({ context, event }) => ({ status: letter(event.output), report: `${ip(context)} failed on DATA command.\n${said(event.output)}` }) } },
-            ],
+            onDone: { target: "dataAnswered", actions: assign({ dataReply: ({ event }) => event.output }) },
             onError: { target: "#remote-delivery.died" },
           },
+        },
+        dataAnswered: {
+          always: [
+            { guard: "dataOpen", target: "body" },
+            {
+              target: "#remote-delivery.keeping",
+              actions: { type: "finish", params: ({ context }) => ({ status: letter(context.dataReply!), report: `${ip(context)} failed on DATA command.\n${said(context.dataReply!)}` }) },
+            },
+          ],
         },
         body: {
           invoke: { src: "sendBody", onDone: { target: "dataReply" }, onError: { target: "#remote-delivery.died" } },

@@ -9,6 +9,13 @@
 // index entries, nothing is kept until its ctime lies SETTLE_MS before the stat: a file changed
 // moments ago is read afresh each time. ctime, unlike mtime, cannot be set back (utimes, cp -p,
 // tar), and the comparison uses the system's clock, not tsqmail's (chaos runs jump that one).
+// Lookups of one path that overlap share one stat: a lookup that starts while a stat of the path
+// is in flight takes its result (and the read or listing made after it) instead of asking again.
+// Many deliveries at once look at the same users files, home and maildir, and those stats were
+// lspawn's largest cost. The stat is forgotten as it completes, before any of its takers go on,
+// so a lookup that starts after another finished stats afresh: a change is still seen by the
+// next lookup that starts after it, give or take one stat's flight. A time window of reuse
+// would hide a change from lookups that start well after it.
 // Reads: through the caller's SiteFs.
 
 import type { Stats } from "node:fs";
@@ -25,19 +32,37 @@ function sameFile(a: Stats, b: Stats): boolean {
   return a.ino === b.ino && a.dev === b.dev && a.size === b.size && a.mode === b.mode && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
 
+interface TimedStat {
+  readonly stats: Stats;
+  /** When the stat was asked for, by the cache's clock. */
+  readonly startedMs: number;
+}
+
 /** Values keyed by path, each valid while a fresh stat of the path matches the stat it was made after. */
 class StatKeyed<T> {
   private readonly entries = new Map<string, { readonly stats: Stats; readonly value: T }>();
+  private readonly inFlight = new Map<string, Promise<TimedStat>>();
+  /** The load made after each stat, for the other lookups that took the same stat. */
+  private readonly loads = new WeakMap<TimedStat, Promise<T>>();
 
-  constructor(private readonly now: () => number) {}
+  constructor(
+    private readonly fs: SiteFs,
+    private readonly now: () => number,
+  ) {}
 
-  /** The value for `path`, made by `load` unless the stat matches a kept one; `statStartedMs` is when the stat was asked for. */
-  async get(path: string, stats: Stats, statStartedMs: number, load: () => Promise<T>): Promise<T> {
+  /** The value for `path`, made by `load` unless the stat matches a kept one; takers of one stat share one load. */
+  async get(path: string, timed: TimedStat, load: () => Promise<T>): Promise<T> {
+    const { stats, startedMs } = timed;
     const kept = this.entries.get(path);
     if (kept !== undefined && sameFile(kept.stats, stats)) return kept.value;
     // Loaded after the stat: a change in between makes the next stat differ, so the worst case is one extra load.
-    const value = await load();
-    if (stats.ctimeMs < statStartedMs - SETTLE_MS) {
+    let loading = this.loads.get(timed);
+    if (loading === undefined) {
+      loading = load();
+      this.loads.set(timed, loading);
+    }
+    const value = await loading;
+    if (stats.ctimeMs < startedMs - SETTLE_MS) {
       if (this.entries.size >= MAX_ENTRIES) this.entries.clear();
       this.entries.set(path, { stats, value });
     } else {
@@ -46,9 +71,16 @@ class StatKeyed<T> {
     return value;
   }
 
-  async stat(fs: SiteFs, path: string): Promise<{ stats: Stats; startedMs: number }> {
+  /** A stat of `path`: the one in flight, if any, else a new one. */
+  stat(path: string): Promise<TimedStat> {
+    const shared = this.inFlight.get(path);
+    if (shared !== undefined) return shared;
     const startedMs = this.now();
-    return { stats: await fs.stat(path), startedMs };
+    // `finally` is chained first, so the entry is gone before any taker's continuation runs.
+    const asked = this.fs.stat(path).finally(() => this.inFlight.delete(path));
+    const timed = asked.then((stats) => ({ stats, startedMs }));
+    this.inFlight.set(path, timed);
+    return timed;
   }
 }
 
@@ -70,20 +102,20 @@ export class DirectoryCache {
     private readonly fs: SiteFs,
     now: () => number = systemNow,
   ) {
-    this.listings = new StatKeyed(now);
+    this.listings = new StatKeyed(fs, now);
   }
 
   /** Stats `dir` (its errors are the caller's) and lists it when it changed. */
   async list(dir: string): Promise<Listing> {
-    const { stats, startedMs } = await this.listings.stat(this.fs, dir);
-    const names = await this.listings.get(dir, stats, startedMs, () =>
+    const timed = await this.listings.stat(dir);
+    const names = await this.listings.get(dir, timed, () =>
       this.fs.readdir(dir).then(
         (list) => new Set(list),
         // Unlistable: every name has to be tried, as without a cache.
         () => undefined,
       ),
     );
-    return { stats, names };
+    return { stats: timed.stats, names };
   }
 }
 
@@ -96,14 +128,14 @@ export class ParsedFileCache<T> {
     private readonly parse: (bytes: Buffer, stats: Stats) => T,
     now: () => number = systemNow,
   ) {
-    this.parsed = new StatKeyed(now);
+    this.parsed = new StatKeyed(fs, now);
   }
 
   /** The parsed file, or undefined when it is not there (ENOENT, also a dangling symlink); other errors are thrown. */
   async get(path: string): Promise<T | undefined> {
     try {
-      const { stats, startedMs } = await this.parsed.stat(this.fs, path);
-      return await this.parsed.get(path, stats, startedMs, async () => this.parse(await this.fs.readFile(path), stats));
+      const timed = await this.parsed.stat(path);
+      return await this.parsed.get(path, timed, async () => this.parse(await this.fs.readFile(path), timed.stats));
     } catch (error) {
       if (isMissing(error)) return undefined;
       throw error;

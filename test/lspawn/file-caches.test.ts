@@ -31,13 +31,18 @@ afterEach(() => {
   dir = "";
 });
 
-/** The "config" site, counting reads and listings. */
-function countingFs(): SiteFs & { reads: number; listings: number } {
+/** The "config" site, counting stats, reads and listings. */
+function countingFs(): SiteFs & { stats: number; reads: number; listings: number } {
   const fs = siteFs("config");
   const counted = {
     ...fs,
+    stats: 0,
     reads: 0,
     listings: 0,
+    stat: (path: string) => {
+      counted.stats += 1;
+      return fs.stat(path);
+    },
     readFile: (path: string) => {
       counted.reads += 1;
       return fs.readFile(path);
@@ -103,6 +108,29 @@ describe("file cache", () => {
 
     const unlistable = new DirectoryCache({ ...fs, readdir: () => Promise.reject(Object.assign(new Error("EACCES"), { code: "EACCES" })) }, later);
     expect(mayHold(await unlistable.list(root), "anything")).toBe(true);
+  });
+
+  it("lookups that overlap share one stat; a lookup after they finished stats afresh and sees a change", async () => {
+    const root = fresh();
+    const path = join(root, "f");
+    writeFileSync(path, "one");
+    age(path, root);
+    const fs = countingFs();
+    const cache = new ParsedFileCache(fs, (bytes) => bytes.toString(), later);
+    const listings = new DirectoryCache(fs, later);
+    expect(await Promise.all([cache.get(path), cache.get(path), cache.get(path)])).toEqual(["one", "one", "one"]);
+    await Promise.all([listings.list(root), listings.list(root)]);
+    expect(fs.stats).toBe(2);
+    expect(fs.reads).toBe(1);
+
+    writeFileSync(path, "two!");
+    age(path);
+    expect(await cache.get(path)).toBe("two!");
+    expect(fs.stats).toBe(3);
+    // A missing file: every overlapping lookup gets the one stat's answer.
+    unlinkSync(path);
+    expect(await Promise.all([cache.get(path), cache.get(path)])).toEqual([undefined, undefined]);
+    expect(fs.stats).toBe(4);
   });
 });
 

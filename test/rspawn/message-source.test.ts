@@ -36,6 +36,12 @@ describe("openMessage", () => {
     expect(writes[0]!.toString("latin1")).toBe("Subject: x\r\n\r\n..dot\r\n.\r\n");
   });
 
+  it("an empty mess file: size 0, complete, and only the final dot goes out", async () => {
+    const { facts, writes } = await sent(Buffer.alloc(0));
+    expect(facts).toEqual({ size: 0, eightBit: false, complete: true });
+    expect(Buffer.concat(writes).toString("latin1")).toBe(".\r\n");
+  });
+
   it("a 3 MB message streams in pieces, byte for byte what the whole would give; 8-bit and a partial last line are seen", async () => {
     const line = "caf\u00e9 .x\r\n.starts with a dot\rbare cr\n";
     const stored = Buffer.from(line.repeat(Math.ceil(3_000_000 / line.length)), "latin1");

@@ -1,8 +1,10 @@
 // The remote-delivery statechart with fake side effects: which replies end the attempt with
 // which letter and text, when the next host is tried, EHLO→HELO fallback, STARTTLS followed by a
 // fresh EHLO, TLS required by tlsdestinations, AUTH only inside TLS (or to loopback), per-
-// recipient results of a batch, PIPELINING, MAIL parameters, a kept connection (RSET first, a
-// fresh connection when the kept one is dead), and QMTP's package with per-recipient replies.
+// recipient results of a batch, PIPELINING (DATA in the group, and a 354 that must not be
+// answered), MAIL parameters, a kept connection (RSET first — in the pipelined group when
+// offered — a fresh connection when the kept one is dead), and QMTP's package with
+// per-recipient replies.
 
 import { createActor, fromPromise } from "xstate";
 import { describe, expect, it } from "vitest";
@@ -172,10 +174,27 @@ describe("remote-delivery machine", () => {
     ]);
   });
 
-  it("PIPELINING offered: MAIL and every RCPT in one write, replies taken in order", async () => {
+  it("PIPELINING offered: MAIL, every RCPT and DATA in one write, replies taken in order", async () => {
     const { results, log } = await run({ replies: (_, verb, line) => (verb === "RCPT" && line.includes("no@") ? "550 no" : ehlo("PIPELINING")(verb)), input: { recipients: ["yes@b.test", "no@b.test"] } });
-    expect(log.slice(3, 7)).toEqual(["pipelined 3", "MAIL FROM:<s@a.test>", "RCPT TO:<yes@b.test>", "RCPT TO:<no@b.test>"]);
+    expect(log.slice(3)).toEqual(["pipelined 4", "MAIL FROM:<s@a.test>", "RCPT TO:<yes@b.test>", "RCPT TO:<no@b.test>", "DATA", "body", "DOT", "keep"]);
     expect(results.map((result) => result.status)).toEqual(["K", "D"]);
+    const later = await run({ replies: (_, verb) => (verb === "DATA" ? "451 later" : ehlo("PIPELINING")(verb)) });
+    expect(later.output).toEqual({ status: "Z", report: "192.0.2.1 failed on DATA command.\nRemote host said: 451 later\n" });
+    expect(later.log.slice(-1)).toEqual(["keep"]);
+  });
+
+  it("PIPELINING, nobody accepted: a server that refuses the DATA keeps the connection; one that said 354 anyway is hung up on, no body", async () => {
+    const pipelining = ehlo("PIPELINING");
+    const refuseAll = (verb: string, dataReply: string): string => (verb === "RCPT" ? "550 no" : verb === "DATA" ? dataReply : pipelining(verb));
+    const proper = await run({ replies: (_, verb) => refuseAll(verb, "554 no valid recipients") });
+    expect(proper.output).toEqual({ status: "D", report: "192.0.2.1 does not like recipient.\nRemote host said: 550 no\nGiving up on 192.0.2.1.\n" });
+    expect(proper.log.slice(-2)).toEqual(["DATA", "keep"]);
+    const open = await run({ replies: (_, verb) => refuseAll(verb, "354 go") });
+    expect(open.output).toEqual(proper.output);
+    expect(open.log.slice(-2)).toEqual(["DATA", "hang up"]);
+    const sender = await run({ replies: (_, verb) => (verb === "MAIL" ? "553 no" : pipelining(verb)) });
+    expect(sender.output).toEqual({ status: "D", report: "Connected to 192.0.2.1 but sender was rejected.\nRemote host said: 553 no\n" });
+    expect(sender.log.slice(-2)).toEqual(["DATA", "hang up"]);
   });
 
   it("MAIL parameters: SIZE when offered, BODY=8BITMIME for 8-bit bodies, SMTPUTF8 for UTF-8 addresses; a size over the limit is D", async () => {
@@ -221,9 +240,34 @@ describe("remote-delivery machine", () => {
   });
 
   it("a kept connection: RSET, then MAIL with the kept session's keywords; no greeting, no EHLO", async () => {
-    const { output, log } = await run({ kept: { extensions: { PIPELINING: "" }, tlsActive: false, authenticated: false }, replies: (_, verb) => happy(verb) });
-    expect(log.slice(0, 3)).toEqual(["reuse 192.0.2.1", "RSET", "pipelined 2"]);
+    const { output, log } = await run({ kept: { extensions: { SIZE: "1000" }, tlsActive: false, authenticated: false }, replies: (_, verb) => happy(verb) });
+    expect(log.slice(0, 4)).toEqual(["reuse 192.0.2.1", "RSET", "MAIL FROM:<s@a.test> SIZE=100", "RCPT TO:<r@b.test>"]);
     expect(output.status).toBe("K");
+  });
+
+  it("a kept connection with PIPELINING: RSET goes in the one write with MAIL, the RCPTs and DATA", async () => {
+    const { results, log } = await run({
+      kept: { extensions: { PIPELINING: "" }, tlsActive: false, authenticated: false },
+      replies: (_, verb, line) => (line.includes("gone") ? "550 no such user" : happy(verb)),
+      input: { recipients: ["r@b.test", "gone@b.test"] },
+    });
+    expect(log).toEqual(["reuse 192.0.2.1", "pipelined 5", "RSET", "MAIL FROM:<s@a.test>", "RCPT TO:<r@b.test>", "RCPT TO:<gone@b.test>", "DATA", "body", "DOT", "keep"]);
+    expect(results.map((result) => result.status)).toEqual(["K", "D"]);
+    const refused = await run({ kept: { extensions: { PIPELINING: "" }, tlsActive: false, authenticated: false }, replies: (_, verb) => (verb === "MAIL" ? "553 no" : happy(verb)) });
+    expect(refused.output).toEqual({ status: "D", report: "Connected to 192.0.2.1 but sender was rejected.\nRemote host said: 553 no\n" });
+    expect(refused.log.slice(-1)).toEqual(["hang up"]);
+  });
+
+  it("a kept connection with PIPELINING that is dead or refuses RSET: no DATA on it, a fresh connection, no failure", async () => {
+    const kept = { extensions: { PIPELINING: "" }, tlsActive: false, authenticated: false };
+    const dead = await run({ kept, deadKept: true, replies: (_, verb) => happy(verb) });
+    expect(dead.log.slice(0, 5)).toEqual(["reuse 192.0.2.1", "pipelined 4", "RSET", "hang up", "connect 192.0.2.1"]);
+    expect(dead.output).toEqual({ status: "K", report: "192.0.2.1 accepted message.\nRemote host said: 250 queued\n" });
+    let resets = 0;
+    const refused = await run({ kept, replies: (_, verb) => (verb === "RSET" && resets++ === 0 ? "421 shutting down" : happy(verb)) });
+    expect(refused.log.slice(0, 8)).toEqual(["reuse 192.0.2.1", "pipelined 4", "RSET", "MAIL FROM:<s@a.test>", "RCPT TO:<r@b.test>", "DATA", "hang up", "connect 192.0.2.1"]);
+    expect(refused.log.filter((line) => line === "body")).toHaveLength(1);
+    expect(refused.output.status).toBe("K");
   });
 
   it("a kept connection that turns out dead: a fresh connection to the same host, no failure", async () => {

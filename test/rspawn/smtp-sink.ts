@@ -81,6 +81,7 @@ export async function startSmtpSink(host: string, policy: SinkPolicy = {}, port 
     let body: string[] = [];
     let login: string[] | undefined;
     let rcpts = 0;
+    let accepted = 0;
     const reply = (text: string): void => void socket.write(`${text}\r\n`);
     const authOffered = (): boolean => policy.auth !== undefined && (policy.tls === undefined || connection.tls);
     const checkAuth = (user: string, pass: string): void => {
@@ -132,15 +133,20 @@ export async function startSmtpSink(host: string, policy: SinkPolicy = {}, port 
         } else reply("504 unsupported");
       } else if (verb === "MAIL") {
         rcpts = 0;
+        accepted = 0;
         reply("250 ok");
       } else if (verb === "RCPT") {
         if (++rcpts > (policy.maxRcpts ?? Infinity)) return reply("452 4.5.3 too many recipients");
-        reply(policy.rcpt?.(/<(.*)>/.exec(line)?.[1] ?? "") ?? "250 ok");
+        const answer = policy.rcpt?.(/<(.*)>/.exec(line)?.[1] ?? "") ?? "250 ok";
+        if (answer < "4") accepted += 1;
+        reply(answer);
       } else if (verb === "RSET") {
         reply(policy.rset ?? "250 reset");
         if (policy.rset?.startsWith("421")) socket.end();
       }
       else if (verb === "DATA") {
+        // As Postfix's smtpd: no DATA without a recipient (a pipelining client sends it regardless).
+        if (accepted === 0) return reply("554 5.5.1 no valid recipients");
         inData = true;
         reply("354 go ahead");
       } else if (verb === "QUIT") {

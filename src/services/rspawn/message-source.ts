@@ -25,10 +25,28 @@ export interface MessageSource {
 
 const hasEightBit = (bytes: Uint8Array): boolean => bytes.some((byte) => byte > 0x7f);
 
+/** The whole file when it is at most HOLD_BYTES, else only its size: one open serves both. */
+async function readSmall(fs: SiteFs, file: string): Promise<{ size: number; stored: Buffer | undefined }> {
+  const fh = await fs.open(file, "r");
+  try {
+    const { size } = await fs.fstat(fh);
+    if (size > HOLD_BYTES) return { size, stored: undefined };
+    const stored = Buffer.allocUnsafe(size);
+    let at = 0;
+    while (at < size) {
+      const count = await fs.read(fh, stored.subarray(at), at);
+      if (count === 0) break;
+      at += count;
+    }
+    return { size: at, stored: stored.subarray(0, at) };
+  } finally {
+    await fs.close(fh);
+  }
+}
+
 export async function openMessage(fs: SiteFs, file: string): Promise<MessageSource> {
-  const { size } = await fs.stat(file);
-  if (size <= HOLD_BYTES) {
-    const stored = await fs.readFile(file);
+  const { size, stored } = await readSmall(fs, file);
+  if (stored !== undefined) {
     return {
       size: stored.length,
       eightBit: hasEightBit(stored),
