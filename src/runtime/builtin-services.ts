@@ -18,11 +18,15 @@ export interface BuiltinService {
 }
 
 /**
- * POP3's sessions are mostly idle, and its logins come in bursts: a 3 MB young generation (1 MB
- * semi-spaces; V8 would grow them to 16 MB) takes 1 000 cold logins from +58 to +35 MB RSS for
- * the same CPU (docs/pop3.md, Memory).
+ * A 3 MB young generation (1 MB semi-spaces, V8's smallest; it would grow them to 16 MB) for the
+ * listeners that are quiet most of the time. POP3's sessions are mostly idle and its logins come
+ * in bursts: 1 000 cold logins add 35 MB RSS instead of 58 for the same CPU (docs/pop3.md,
+ * Memory). The others rarely carry mail (submission, smtps, qmtpd, qmtps, qmqpd), yet start-up
+ * alone grows their semi-spaces to 2 MB and more, held until V8's memory reducer runs tens of
+ * seconds later. smtpd, send and the spawners carry the mail and keep V8's default: a small young
+ * generation there would cost scavenges on the busy path.
  */
-const POP3_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 3 };
+const QUIET_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 3 };
 
 /** In start order: the queue's services before the listeners that feed it. */
 export const BUILTIN_SERVICES: readonly BuiltinService[] = [
@@ -31,13 +35,13 @@ export const BUILTIN_SERVICES: readonly BuiltinService[] = [
   { name: "rspawn", group: "queue" },
   { name: "send", group: "queue" },
   { name: "smtpd", group: "network", port: 25 },
-  { name: "submission", group: "network", port: 587 },
-  { name: "smtps", group: "network", port: 465 },
-  { name: "pop3d", group: "network", port: 110, limits: POP3_LIMITS },
-  { name: "pop3s", group: "network", port: 995, limits: POP3_LIMITS },
-  { name: "qmtpd", group: "network", port: 209 },
-  { name: "qmtps", group: "network", port: 6209 },
-  { name: "qmqpd", group: "network", port: 628 },
+  { name: "submission", group: "network", port: 587, limits: QUIET_LIMITS },
+  { name: "smtps", group: "network", port: 465, limits: QUIET_LIMITS },
+  { name: "pop3d", group: "network", port: 110, limits: QUIET_LIMITS },
+  { name: "pop3s", group: "network", port: 995, limits: QUIET_LIMITS },
+  { name: "qmtpd", group: "network", port: 209, limits: QUIET_LIMITS },
+  { name: "qmtps", group: "network", port: 6209, limits: QUIET_LIMITS },
+  { name: "qmqpd", group: "network", port: 628, limits: QUIET_LIMITS },
 ];
 
 // From the TypeScript sources (tests) modules end in .ts; from dist/ in .js.

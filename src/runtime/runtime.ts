@@ -17,7 +17,7 @@ import { rootPaths } from "../root/paths.js";
 import { listServiceNames, readServiceDefinition, type ServiceDefinition } from "./service-definition.js";
 import { ServiceHost } from "./service-host.js";
 import { treeLayout, type Branch } from "./tree-layout.js";
-import { createRuntimeInspector, type InspectorOptions } from "../inspect/runtime-inspector.js";
+import type { InspectorOptions, RuntimeInspector } from "../inspect/runtime-inspector.js";
 import { createRuntimeFaults, type RuntimeFaults } from "../chaos/runtime-faults.js";
 
 export interface RuntimeOptions {
@@ -73,10 +73,15 @@ export function createRuntime(options: RuntimeOptions): Runtime {
   let settleEnded: { resolve: () => void; reject: (error: unknown) => void } | undefined;
   const ended = new Promise<void>((resolve, reject) => (settleEnded = { resolve, reject }));
   ended.catch(() => {});
-  const inspector = options.inspector === undefined ? undefined : createRuntimeInspector(options.inspector);
-  if (inspector !== undefined) {
-    bus.subscribePacked(inspector.publish);
-    void ended.catch(() => {}).finally(() => inspector.close());
+  let inspector: RuntimeInspector | undefined;
+
+  /** The inspector, loaded only when asked for: its server, page and exporters are ~2 MB of the main thread's heap. */
+  async function openInspector(inspectorOptions: InspectorOptions): Promise<RuntimeInspector> {
+    const { createRuntimeInspector } = await import("../inspect/runtime-inspector.js");
+    const opened = createRuntimeInspector(inspectorOptions);
+    bus.subscribePacked(opened.publish);
+    void ended.catch(() => {}).finally(() => opened.close());
+    return opened;
   }
 
   const openLog = (name: string): ServiceLog =>
@@ -170,6 +175,7 @@ export function createRuntime(options: RuntimeOptions): Runtime {
         const names = await listServiceNames(paths);
         const definitions = await Promise.all(names.map((name) => readServiceDefinition(paths, name, env)));
         branches = treeLayout(definitions);
+        if (options.inspector !== undefined) inspector = await openInspector(options.inspector);
         await inspector?.open(paths.root, branches);
         await openHosts(definitions);
       } catch (error) {
