@@ -53,14 +53,17 @@ export interface QueueLayout {
 const isSplit = (name: string): name is SplitDir => (SPLIT_DIRS as readonly string[]).includes(name);
 
 export function queueLayout(queueDir: string): QueueLayout {
-  const subdir = (name: QueueSubdir): string => join(queueDir, name);
-  const splitDir = (name: SplitDir, id: number): string => join(queueDir, name, String(id % QUEUE_SPLIT));
+  // Normalised once; the per-message paths are then plain concatenations (they are built a dozen
+  // times per message, and path.join re-normalises every time). Names and ids hold no slashes.
+  const base = join(queueDir, ".");
+  const subdir = (name: QueueSubdir): string => `${base}/${name}`;
+  const splitDir = (name: SplitDir, id: number): string => `${base}/${name}/${id % QUEUE_SPLIT}`;
   return {
     queueDir,
     subdir,
     splitDir,
-    file: (name, id) => (isSplit(name) ? join(splitDir(name, id), String(id)) : join(queueDir, name, String(id))),
-    pidFile: (name) => join(queueDir, "pid", name),
+    file: (name, id) => (isSplit(name) ? `${base}/${name}/${id % QUEUE_SPLIT}/${id}` : `${base}/${name}/${id}`),
+    pidFile: (name) => `${base}/pid/${name}`,
     trigger: join(queueDir, "lock", "trigger"),
     tcpto: join(queueDir, "lock", "tcpto"),
     sendmutex: join(queueDir, "lock", "sendmutex"),
