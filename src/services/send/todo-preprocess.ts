@@ -6,9 +6,9 @@
 // file this run does not write is unlinked first (an entry always starts here, so a half-written
 // info/N next to todo/N is never mistaken for a preprocessed message). Returns what it wrote —
 // birth (info/N's mtime), sender, each channel's recipients and their records' offsets — so the
-// entry need not read it back. A fresh channel's next try is the birth (its file's mtime is no earlier, and either means
-// "now"), so only info/N's mtime is asked for. Logs `new msg N` and `info msg N: bytes …`. A todo or mess file that cannot be used throws
-// CorruptQueueFile.
+// entry need not read it back. A fresh channel's next try is the birth (its file's mtime is no
+// earlier, and either means "now"), so only info/N's mtime is asked for. Logs `new msg N` and
+// `info msg N: bytes …`. A todo or mess file that cannot be used throws CorruptQueueFile.
 
 import { constants } from "node:fs";
 import type { SiteFs } from "../../io/fs.js";
