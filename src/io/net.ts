@@ -93,66 +93,103 @@ export async function connect(options: ConnectOptions): Promise<Socket> {
   return withFaultPoints(socket, options.site);
 }
 
-/** Puts the socket's reads and writes behind fault points; returns the same socket. */
+/** A guarded socket's fault points and the reads held back, under one key. */
+interface Guard {
+  readonly read: FaultPoint;
+  readonly write: FaultPoint;
+  /** The reads (and the end of the stream) held back behind a delayed one, in order. */
+  held: Promise<void> | undefined;
+}
+
+const GUARD = Symbol("fault points");
+
+type GuardedSocket = Socket & { [GUARD]: Guard };
+
+/** Each site's two points, made once: sockets share them. */
+const sitePoints = new Map<string, { readonly read: FaultPoint; readonly write: FaultPoint }>();
+
+/**
+ * Puts the socket's reads and writes behind fault points; returns the same socket. The guards are
+ * functions shared by every socket, which call the prototype's own methods: an idle connection
+ * then holds one small record, not closures and bound copies of push, _write and _writev.
+ */
 export function withFaultPoints<S extends Socket>(socket: S, site: string): S {
-  const read: FaultPoint = { seam: "net", site, op: "read" };
-  const write: FaultPoint = { seam: "net", site, op: "write" };
+  let points = sitePoints.get(site);
+  if (points === undefined) {
+    points = { read: { seam: "net", site, op: "read" }, write: { seam: "net", site, op: "write" } };
+    sitePoints.set(site, points);
+  }
+  // Written out, not spread: V8 gives each object made by a spread its own hidden class.
+  (socket as unknown as GuardedSocket)[GUARD] = { read: points.read, write: points.write, held: undefined };
   // Node delivers what it reads through push() and writes through _write()/_writev(): guarding
   // those catches every byte, whichever API (events, pipes, end(data)) the protocol code uses.
-  const push = socket.push.bind(socket);
+  socket.push = guardedPush;
+  socket._write = guardedWrite;
+  if (socket._writev !== undefined) socket._writev = guardedWritev;
+  return socket;
+}
+
+/** The method the socket's class has, under the guard this socket was given. */
+const original = <K extends "push" | "_write" | "_writev">(socket: Socket, name: K): NonNullable<Socket[K]> =>
+  (Object.getPrototypeOf(socket) as Socket)[name]!;
+
+function guardedPush(this: GuardedSocket, chunk: unknown, encoding?: BufferEncoding): boolean {
+  const guard = this[GUARD];
+  const push = original(this, "push");
+  const outcome = chunk === null ? undefined : injected(guard.read);
+  if (outcome instanceof Error) {
+    this.destroy(outcome);
+    return false;
+  }
+  const delayMs = delayOf(outcome);
+  if (guard.held === undefined && delayMs === 0) return push.call(this, chunk, encoding);
   // Once a read is held back, later ones (and the end of the stream) queue behind it: a slow
   // network delays bytes, it never reorders them.
-  let held: Promise<void> | undefined;
-  socket.push = (chunk, encoding) => {
-    const outcome = chunk === null ? undefined : injected(read);
-    if (outcome instanceof Error) {
-      socket.destroy(outcome);
-      return false;
-    }
-    const delayMs = delayOf(outcome);
-    if (held === undefined && delayMs === 0) return push(chunk, encoding);
-    const next: Promise<void> = (held ?? Promise.resolve())
-      .then(() => delayed(outcome))
-      .then(() => {
-        if (!socket.destroyed) push(chunk, encoding);
-        if (held === next) held = undefined;
-      });
-    held = next;
-    return true;
-  };
-  // The stream calls _write/_writev one at a time, each after the last one's callback: a delay
-  // here holds back every later write too.
-  const writeOne = socket._write.bind(socket);
-  const guarded = (bytes: () => Buffer, send: (callback: WriteCallback) => void, callback: WriteCallback): void => {
-    const outcome = injected(write);
-    if (outcome instanceof Error) return callback(outcome);
-    if (outcome !== undefined && "truncateAfter" in outcome) {
-      const part = bytes().subarray(0, Math.max(0, outcome.truncateAfter));
-      // The peer gets the first bytes, then a reset (RST, as from a crashed or cut-off host);
-      // the writer gets ECONNRESET, as from a real reset.
-      const reset = (): void => {
-        socket.resetAndDestroy();
-        callback(systemError("ECONNRESET", write));
-      };
-      // "buffer" is the encoding Node's streams pass with a Buffer; its type does not list it.
-      return part.length === 0 ? reset() : writeOne(part, "buffer" as BufferEncoding, reset);
-    }
-    const delayMs = delayOf(outcome);
-    if (delayMs === 0) return send(callback);
-    setTimeout(() => (socket.destroyed ? callback(systemError("ECONNRESET", write)) : send(callback)), delayMs);
-  };
-  socket._write = (chunk, encoding, callback) =>
-    guarded(() => (typeof chunk === "string" ? Buffer.from(chunk, encoding) : chunk), (done) => writeOne(chunk, encoding, done), callback);
-  const writeMany = socket._writev?.bind(socket);
-  if (writeMany !== undefined) {
-    socket._writev = (chunks, callback) =>
-      guarded(
-        () => Buffer.concat(chunks.map(({ chunk, encoding }) => (typeof chunk === "string" ? Buffer.from(chunk, encoding) : chunk))),
-        (done) => writeMany(chunks, done),
-        callback,
-      );
+  const next: Promise<void> = (guard.held ?? Promise.resolve())
+    .then(() => delayed(outcome))
+    .then(() => {
+      if (!this.destroyed) push.call(this, chunk, encoding);
+      if (guard.held === next) guard.held = undefined;
+    });
+  guard.held = next;
+  return true;
+}
+
+function guardedWrite(this: GuardedSocket, chunk: Buffer | string, encoding: BufferEncoding, callback: WriteCallback): void {
+  const writeOne = original(this, "_write");
+  guarded(this, () => (typeof chunk === "string" ? Buffer.from(chunk, encoding) : chunk), (done) => writeOne.call(this, chunk, encoding, done), callback);
+}
+
+function guardedWritev(this: GuardedSocket, chunks: Array<{ chunk: Buffer | string; encoding: BufferEncoding }>, callback: WriteCallback): void {
+  const writeMany = original(this, "_writev");
+  guarded(
+    this,
+    () => Buffer.concat(chunks.map(({ chunk, encoding }) => (typeof chunk === "string" ? Buffer.from(chunk, encoding) : chunk))),
+    (done) => writeMany.call(this, chunks, done),
+    callback,
+  );
+}
+
+// The stream calls _write/_writev one at a time, each after the last one's callback: a delay
+// here holds back every later write too.
+function guarded(socket: GuardedSocket, bytes: () => Buffer, send: (callback: WriteCallback) => void, callback: WriteCallback): void {
+  const write = socket[GUARD].write;
+  const outcome = injected(write);
+  if (outcome instanceof Error) return callback(outcome);
+  if (outcome !== undefined && "truncateAfter" in outcome) {
+    const part = bytes().subarray(0, Math.max(0, outcome.truncateAfter));
+    // The peer gets the first bytes, then a reset (RST, as from a crashed or cut-off host);
+    // the writer gets ECONNRESET, as from a real reset.
+    const reset = (): void => {
+      socket.resetAndDestroy();
+      callback(systemError("ECONNRESET", write));
+    };
+    // "buffer" is the encoding Node's streams pass with a Buffer; its type does not list it.
+    return part.length === 0 ? reset() : original(socket, "_write").call(socket, part, "buffer" as BufferEncoding, reset);
   }
-  return socket;
+  const delayMs = delayOf(outcome);
+  if (delayMs === 0) return send(callback);
+  setTimeout(() => (socket.destroyed ? callback(systemError("ECONNRESET", write)) : send(callback)), delayMs);
 }
 
 type WriteCallback = (error?: Error | null) => void;

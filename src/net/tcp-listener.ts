@@ -71,7 +71,8 @@ export async function startTcpListener(options: TcpListenerOptions): Promise<Tcp
   const limits = new ConnectionLimits(settings.concurrency, settings.perClient);
   let secureContext: SecureContext | undefined = options.tls === undefined ? undefined : createSecureContext(options.tls);
   const log = listenerLog(secureContext === undefined ? "tcpserver" : "sslserver", options.log ?? (() => {}));
-  const connections = new Map<number, Connection>();
+  /** By the accepted TCP socket, which closes last (under a TLSSocket too). */
+  const connections = new Map<Socket, Connection>();
   // The service's environment is the worker's, fixed when its thread starts: copied once here
   // as a plain object, each connection's is built from the copy (see connectionEnv).
   const serviceEnv = connectionEnv(options.env);
@@ -89,20 +90,24 @@ export async function startTcpListener(options: TcpListenerOptions): Promise<Tcp
       return refuse(socket);
     }
     const connection: Connection = { id, remote, socket, endStatus: END_STATUS.ended };
-    connections.set(id, connection);
+    connections.set(socket, connection);
     log.status(limits.active, settings.concurrency);
     // `on`, not `once`: a socket closes once, and once's wrapper would be kept per connection.
-    socket.on("close", () => {
-      connections.delete(id);
-      limits.release(remote);
-      log.end(id, connection.endStatus);
-      log.status(limits.active, settings.concurrency);
-    });
+    socket.on("close", closed);
     serve(connection).catch((error: unknown) => {
       connection.endStatus = END_STATUS.failed;
       log.warning(`connection ${id} failed: ${error instanceof Error ? error.message : String(error)}`);
       connection.socket.destroy();
     });
+  }
+
+  /** One close handler for every connection: a closure each would be kept while it is idle. */
+  function closed(this: Socket): void {
+    const connection = connections.get(this)!;
+    connections.delete(this);
+    limits.release(connection.remote);
+    log.end(connection.id, connection.endStatus);
+    log.status(limits.active, settings.concurrency);
   }
 
   function refuse(socket: Socket): void {

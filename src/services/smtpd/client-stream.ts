@@ -51,9 +51,12 @@ export class ClientStream {
   private chunkReader: ((result: ChunkResult) => void) | undefined;
   /** One timer for the stream's whole life, re-armed by each wait (no timer object per line). */
   private timer: NodeJS.Timeout | undefined;
-  /** The line request being served: how to split the line, and who gets it. */
+  /**
+   * The line request being served: how to split the line, and who gets it — a callback, or a
+   * session actor given its input event (kept as the actor: no closure per idle connection).
+   */
   private split: Split = unsplit;
-  private deliver: ((result: ReadResult) => void) | undefined;
+  private deliver: ((result: ReadResult) => void) | AnyActorRef | undefined;
   /** The line being read has already passed MAX_LINE_BYTES: its bytes are being dropped. */
   private overlong = false;
 
@@ -135,11 +138,7 @@ export class ClientStream {
    * so a pipelined group is answered in one turn. One request at a time.
    */
   requestLine(split: Split, deliver: (result: ReadResult) => void): void {
-    if (this.deliver !== undefined) throw new Error("ClientStream: a line was already asked for");
-    this.split = split;
-    this.deliver = deliver;
-    this.overlong = false;
-    this.takeLine();
+    this.request(split, deliver);
   }
 
   /**
@@ -148,7 +147,15 @@ export class ClientStream {
    * when the socket's close is an event for nobody.
    */
   requestInput(split: Split, actor: AnyActorRef): void {
-    this.requestLine(split, (result) => sendIfActive(actor, inputEvent(result)));
+    this.request(split, actor);
+  }
+
+  private request(split: Split, deliver: ((result: ReadResult) => void) | AnyActorRef): void {
+    if (this.deliver !== undefined) throw new Error("ClientStream: a line was already asked for");
+    this.split = split;
+    this.deliver = deliver;
+    this.overlong = false;
+    this.takeLine();
   }
 
   /** The next bytes as they came: first what is buffered, then fresh reads. */
@@ -220,7 +227,8 @@ export class ClientStream {
     const deliver = this.deliver!;
     this.deliver = undefined;
     this.split = unsplit;
-    deliver(result);
+    if (typeof deliver === "function") deliver(result);
+    else sendIfActive(deliver, inputEvent(result));
   }
 
   private takePending(): Buffer {

@@ -16,6 +16,8 @@
 //   MAXERRORS     unknown, malformed and over-long commands before 421 and close (default 20)
 // HELOCHECK, MFDNSCHECK and QREGEX are read by envelope-checks.ts.
 // The submission service defaults SMTPAUTH and UCSPITLS to `!`.
+// Sessions whose variables agree share one frozen settings object (made once per control
+// snapshot): an idle connection then holds a reference, not its own five objects.
 
 import type { AuthMechanism, SmtpSessionInput } from "../../../machines/smtp-session.js";
 import type { ControlSnapshot } from "../../config/load-control.js";
@@ -30,6 +32,23 @@ const TARPIT_REFUSE = 999;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
+/** Every variable the settings depend on: the sharing key. Reading any other is a type error. */
+const SETTINGS_VARIABLES = [
+  "SMTPAUTH",
+  "UCSPITLS",
+  "AUTHCLEARTEXT",
+  "AUTHFAILDELAY",
+  "DATABYTES",
+  "MAXRECIPIENTS",
+  "RELAYCLIENT",
+  "TARPITCOUNT",
+  "TARPITDELAY",
+  "RECIPIENTS450",
+  "MAXERRORS",
+] as const;
+
+type SettingsEnv = Readonly<Partial<Record<(typeof SETTINGS_VARIABLES)[number], string>>>;
+
 function authMechanisms(value: string): AuthMechanism[] {
   switch (value.toLowerCase()) {
     case "cram":
@@ -43,14 +62,38 @@ function authMechanisms(value: string): AuthMechanism[] {
 
 const count = (text: string | undefined, fallback: number): number => (text !== undefined && /^\d+$/.test(text) ? Number(text) : fallback);
 
-function tarpitSettings(env: Env): SmtpSessionInput["tarpit"] {
+function tarpitSettings(env: SettingsEnv): SmtpSessionInput["tarpit"] {
   const tarpitCount = count(env.TARPITCOUNT, 0);
   if (tarpitCount === 0) return undefined;
   const delay = count(env.TARPITDELAY, 0);
   return { count: tarpitCount, delayMs: delay > 0 && delay < TARPIT_REFUSE ? delay * 1000 : 0, refuseData: delay === TARPIT_REFUSE };
 }
 
+/** Shared settings by control snapshot, then by mode, certificate and the variables' values. */
+const shared = new WeakMap<ControlSnapshot, Map<string, SmtpSessionInput>>();
+
+/** A session's settings: the object made for the first session whose variables were the same. */
 export function sessionSettings(mode: SmtpMode, env: Env, control: ControlSnapshot, haveCertificate: boolean): SmtpSessionInput {
+  const values = SETTINGS_VARIABLES.map((name) => env[name]);
+  // JSON keeps an unset variable (null) apart from any value (a quoted string).
+  const key = JSON.stringify([mode, haveCertificate, values]);
+  let byKey = shared.get(control);
+  if (byKey === undefined) shared.set(control, (byKey = new Map()));
+  let settings = byKey.get(key);
+  if (settings === undefined) {
+    settings = deepFreeze(settingsOf(mode, Object.fromEntries(SETTINGS_VARIABLES.map((name, i) => [name, values[i]])), control, haveCertificate));
+    byKey.set(key, settings);
+  }
+  return settings;
+}
+
+/** Shared by sessions: nothing may change it. */
+function deepFreeze(settings: SmtpSessionInput): SmtpSessionInput {
+  for (const part of [settings.tls, settings.auth, settings.auth.mechanisms, settings.tarpit]) if (part !== undefined) Object.freeze(part);
+  return Object.freeze(settings);
+}
+
+function settingsOf(mode: SmtpMode, env: SettingsEnv, control: ControlSnapshot, haveCertificate: boolean): SmtpSessionInput {
   const submissionDefault = mode === "submission" ? "!" : undefined;
   const smtpAuth = env.SMTPAUTH ?? submissionDefault;
   const ucspiTls = env.UCSPITLS ?? submissionDefault;

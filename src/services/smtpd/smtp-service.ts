@@ -14,6 +14,7 @@
 import type { X509Certificate } from "node:crypto";
 import type { Socket } from "node:net";
 import { createSecureContext, type SecureContext } from "node:tls";
+import type { ActorRefFrom } from "xstate";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
 import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
 import { createDns } from "../../io/dns.js";
@@ -65,6 +66,38 @@ interface SmtpSettings {
   readonly clientTrust: ClientTrust | undefined;
 }
 
+type SessionActor = ActorRefFrom<ReturnType<typeof wiredSessionMachine>>;
+
+/**
+ * The observer of one session's end: an object with its three references, where two closures
+ * per connection (each with its own scope) would be kept for as long as the session is idle.
+ */
+class SessionEnd {
+  constructor(
+    private readonly service: { readonly connections: Map<string, Connection>; log(line: string): void },
+    private readonly id: string,
+    private readonly actor: SessionActor,
+  ) {}
+
+  complete(): void {
+    const connection = this.forget();
+    this.service.log(endLine(connection.logPrefix, this.actor.getSnapshot().context, connection.env, connection.lastReply));
+    connection.stream.end();
+  }
+
+  error(): void {
+    const connection = this.forget();
+    connection.stream.write(FAILURE_REPLY);
+    connection.stream.end();
+  }
+
+  private forget(): Connection {
+    const connection = this.service.connections.get(this.id)!;
+    this.service.connections.delete(this.id);
+    return connection;
+  }
+}
+
 export async function startSmtpService(context: ServiceContext, mode: SmtpMode): Promise<ServiceHandlers> {
   const { root, service } = context;
   // QREGEX is the service's choice, not a connection's: the lists are compiled once per snapshot.
@@ -83,6 +116,9 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
     const lists = compileFilterLists(control, engine);
     return { control, lists, secureContext: certificate?.context, clientTrust: await clientTrustOf(root, context.env.CAFILE, certificate) };
   }
+
+  /** What every session's end needs of the service. */
+  const ending = { connections, log: (line: string) => context.log(line) };
 
   function serve(socket: Socket, connectionEnv: Env, { control, lists, secureContext, clientTrust }: SmtpSettings): void {
     const env = compactEnv(context.env, connectionEnv);
@@ -103,18 +139,7 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
     // Registered before the actor starts: its first act is the 220 greeting.
     connections.set(id, connection);
     const actor = context.actors.spawn("conn", machine, { input, key });
-    actor.subscribe({
-      complete: () => {
-        connections.delete(id);
-        context.log(endLine(connection.logPrefix, actor.getSnapshot().context, env, connection.lastReply));
-        connection.stream.end();
-      },
-      error: () => {
-        connections.delete(id);
-        connection.stream.write(FAILURE_REPLY);
-        connection.stream.end();
-      },
-    });
+    actor.subscribe(new SessionEnd(ending, id, actor));
   }
 
   const listening = await startListeningService({ context, tls: mode === "smtps" ? "implicit" : "starttls", busyReply: BUSY_REPLY, load, serve });
