@@ -23,10 +23,17 @@ export interface BuiltinService {
  * in bursts: 1 000 cold logins add 35 MB RSS instead of 58 for the same CPU (docs/pop3.md,
  * Memory). The others rarely carry mail (submission, smtps, qmtpd, qmtps, qmqpd), yet start-up
  * alone grows their semi-spaces to 2 MB and more, held until V8's memory reducer runs tens of
- * seconds later. smtpd, send and the spawners carry the mail and keep V8's default: a small young
+ * seconds later. send and the spawners carry the mail and keep V8's default: a small young
  * generation there would cost scavenges on the busy path.
  */
 const QUIET_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 3 };
+
+/**
+ * smtpd: an 8 MB young generation. A burst of greetings made V8 grow smtpd's semi-spaces to 8 MB
+ * each, which was half of what 1 000 idle connections added (20 MB; 12–14 MB with this cap), and
+ * the accept bench showed no CPU cost from it (docs/smtpd.md, Memory).
+ */
+const SMTPD_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 8 };
 
 /** In start order: the queue's services before the listeners that feed it. */
 export const BUILTIN_SERVICES: readonly BuiltinService[] = [
@@ -34,7 +41,7 @@ export const BUILTIN_SERVICES: readonly BuiltinService[] = [
   { name: "lspawn", group: "queue" },
   { name: "rspawn", group: "queue" },
   { name: "send", group: "queue" },
-  { name: "smtpd", group: "network", port: 25 },
+  { name: "smtpd", group: "network", port: 25, limits: SMTPD_LIMITS },
   { name: "submission", group: "network", port: 587, limits: QUIET_LIMITS },
   { name: "smtps", group: "network", port: 465, limits: QUIET_LIMITS },
   { name: "pop3d", group: "network", port: 110, limits: QUIET_LIMITS },

@@ -1,7 +1,8 @@
 // Per-service worker heap limits (src/runtime/worker-limits.ts): `service/NAME/limits` reaches the
 // service's worker thread — over the runtime's own resourceLimits, key by key, and for that
 // service only; a malformed file is refused naming its file and line; `tsqmail init` writes
-// the quiet listeners' defaults (none for smtpd, send and the spawners), which the runtime then reads.
+// the listeners' defaults (a small young generation for the quiet ones, a capped one for smtpd, none
+// for send and the spawners), which the runtime then reads.
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -74,7 +75,7 @@ describe("service/NAME/limits", () => {
     await expect(runtime.start()).rejects.toThrow("service/bad/limits:1");
   }, 60_000);
 
-  it("tsqmail init gives the quiet listeners a small young generation, and none to the services that carry mail", async () => {
+  it("tsqmail init gives the quiet listeners a small young generation, smtpd a capped one, and none to the queue's services", async () => {
     const made = makeRoot([]);
     cleanups.push(made.cleanup);
     await initRoot({ root: made.root, domain: "example.test", listen: "127.0.0.1", basePort: 20000 });
@@ -82,6 +83,7 @@ describe("service/NAME/limits", () => {
     for (const name of ["pop3d", "pop3s", "submission", "smtps", "qmtpd", "qmtps", "qmqpd"]) {
       expect((await readServiceDefinition(paths, name, {})).limits, name).toEqual({ maxYoungGenerationSizeMb: 3 });
     }
-    for (const name of ["smtpd", "send", "lspawn", "rspawn"]) expect((await readServiceDefinition(paths, name, {})).limits, name).toBeUndefined();
+    expect((await readServiceDefinition(paths, "smtpd", {})).limits).toEqual({ maxYoungGenerationSizeMb: 8 });
+    for (const name of ["send", "lspawn", "rspawn"]) expect((await readServiceDefinition(paths, name, {})).limits, name).toBeUndefined();
   }, 60_000);
 });
