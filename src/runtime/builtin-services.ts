@@ -1,6 +1,7 @@
 // The services tsqmail ships, by name: where each one's module is, which branch of the
 // supervision tree it belongs to, for listeners qmail's standard port (`tsqmail init` adds its
-// base port), and the worker limits init writes to `service/NAME/limits` (worker-limits.ts). A service directory's `module` file names one of these, or a module path.
+// base port), and the worker limits init writes to `service/NAME/limits` (worker-limits.ts).
+// A service directory's `module` file names one of these, or a module path.
 
 import type { ResourceLimits } from "node:worker_threads";
 import { ConfigError } from "../config/config-error.js";

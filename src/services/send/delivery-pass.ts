@@ -1,5 +1,6 @@
 // One pass over a channel of one message (qmail-send's pass): every recipient not yet marked done
-// (the entry knows them: it wrote or read the channel file, and its marks) is dispatched, each as soon as the channel has a free slot (the turn brought the first one).
+// (the entry knows them: it wrote or read the channel file, and its marks) is dispatched, each as
+// soon as the channel has a free slot (the turn brought the first one).
 // The next try is computed when the pass starts, from the message's birth, and is used if
 // anything is left once the results are marked. A message past queuelifetime is dying: a
 // temporary failure becomes permanent with qmail's "too long" line. Logs qmail's
