@@ -7,7 +7,7 @@
 import { execFileSync } from "node:child_process";
 import { processTree } from "./proc-tree.js";
 
-const TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+export const TICKS_PER_SECOND = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
 /** Milliseconds of CPU used so far by the process tree rooted at `root`. */
 export function treeCpuMs(root: number): number {

@@ -148,7 +148,8 @@ export async function writeToQueue(
     if (error.exit === QueueExit.writeError || error.exit === QueueExit.readError) await removeMade();
     return queueFailure(error.exit);
   } finally {
-    // Everything that mattered was fsync'd (or the attempt already failed): a close error changes nothing.
-    await Promise.all(opened.map((fh) => fs.close(fh).catch(() => undefined)));
+    // Everything that mattered was fsync'd (or the attempt already failed): a close error changes
+    // nothing, so the answer does not wait for the closes either.
+    for (const fh of opened) fs.close(fh).catch(() => undefined);
   }
 }
