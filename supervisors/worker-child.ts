@@ -11,6 +11,7 @@ import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import type { ChildExit, RunningChild } from "./running-child.js";
 import type { HostToWorker, WorkerBoot, WorkerToHost } from "./thread-protocol.js";
+import { workerExecArgv } from "./worker-exec-argv.js";
 
 export interface WorkerChildOptions {
   readonly boot: WorkerBoot;
@@ -27,9 +28,11 @@ const runningFromSource = import.meta.url.endsWith(".ts");
 const entry = new URL(`./worker-runtime${runningFromSource ? ".ts" : ".js"}`, import.meta.url);
 
 function newWorker(options: WorkerChildOptions): Worker {
+  const execArgv = workerExecArgv(process.execArgv);
   const common = {
     workerData: options.boot,
     env: { ...options.env },
+    ...(execArgv === undefined ? {} : { execArgv }),
     stdout: true,
     stderr: true,
     ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),

@@ -11,12 +11,14 @@
 import { parentPort, workerData } from "node:worker_threads";
 import { ActorHost } from "./actor-host.js";
 import { BatchPacker } from "./inspection-batch.js";
+import { nameThisThread } from "./thread-name.js";
 import type { ServiceContext, ServiceHandlers, StartService } from "./service-module.js";
 import type { HostToWorker, ServiceSignal, WorkerBoot, WorkerHook, WorkerToHost } from "./thread-protocol.js";
 
 if (parentPort === null) throw new Error("worker-runtime must run in a worker thread");
 const port = parentPort;
 const boot = workerData as WorkerBoot;
+nameThisThread(boot.service);
 
 const post = (message: WorkerToHost, transfer?: readonly ArrayBuffer[]): void =>
   port.postMessage(message, transfer as ArrayBuffer[] | undefined);
