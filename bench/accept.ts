@@ -24,6 +24,8 @@ const ROUNDS = quick ? 3 : 7;
 const SLICE_SECONDS = quick ? 1.5 : 3;
 const MESSAGE_BYTES = [2048, 102_400] as const;
 const SESSIONS = [20, 1] as const;
+/** Unmeasured messages per system before the first setting (lib/rounds.ts says why). */
+const WARMUP = quick ? 1000 : 3000;
 
 interface SettingResult extends RoundsResult {
   readonly sessions: number;
@@ -33,7 +35,7 @@ interface SettingResult extends RoundsResult {
 const machine = describeMachine();
 const tools = postfixTools();
 
-function measure(systems: readonly System[], sessions: number, bytes: number): Promise<RoundsResult> {
+function measure(systems: readonly System[], sessions: number, bytes: number, warmupMessages: number): Promise<RoundsResult> {
   const contenders: Contender[] = systems.map((system) => ({
     name: system.name,
     cpuMs: () => system.cpuMs(),
@@ -41,7 +43,7 @@ function measure(systems: readonly System[], sessions: number, bytes: number): P
       smtpSourceRate(tools, { port: system.port, sessions, messages, bytes, sender: "bench@sender.test", recipient: `rcpt@${BENCH_DOMAIN}` }),
   }));
   contenders.push({ name: "ceiling", cpuMs: ownCpuMs, slice: (messages) => diskCeilingRate(sessions, messages, bytes) });
-  const plan = { rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, calibrationMessages: Math.max(40, sessions * 4), minMessages: sessions * 4, maxMessages: 20_000 };
+  const plan = { warmupMessages, rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, calibrationMessages: Math.max(40, sessions * 4), minMessages: sessions * 4, maxMessages: 20_000 };
   return interleavedRounds(contenders, plan);
 }
 
@@ -51,7 +53,7 @@ const queued: Record<string, { sent: number; queued: number }> = {};
 try {
   for (const [name, why] of Object.entries(missing)) console.log(`${name}: not measured: ${why}`);
   for (const bytes of MESSAGE_BYTES) {
-    for (const sessions of SESSIONS) results.push({ sessions, bytes, ...(await measure(systems, sessions, bytes)) });
+    for (const sessions of SESSIONS) results.push({ sessions, bytes, ...(await measure(systems, sessions, bytes, results.length === 0 ? WARMUP : 0)) });
   }
   // Postfix's qmgr may still be moving the last messages between its queues.
   await sleep(1000);
@@ -63,7 +65,7 @@ try {
   await stopSystems(systems);
 }
 
-console.log(`accept into a durable queue, smtp-source, one session per message, ${ROUNDS} rounds of ~${SLICE_SECONDS} s slices, medians`);
+console.log(`accept into a durable queue, smtp-source, one session per message, ${WARMUP} messages of warm-up per system, ${ROUNDS} rounds of ~${SLICE_SECONDS} s slices, medians`);
 console.log(`machine: ${machineLine(machine)}`);
 printTable(
   ["sessions", "size"],
@@ -73,5 +75,5 @@ printTable(
 for (const [name, { sent, queued: held }] of Object.entries(queued)) {
   if (held !== sent) console.log(`WARNING: ${name} answered 250 to ${sent} messages but holds ${held} in its queue`);
 }
-const file = writeResults("accept", quick, { rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, missing, settings: results, queued }, machine);
+const file = writeResults("accept", quick, { warmup: WARMUP, rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, missing, settings: results, queued }, machine);
 console.log(`results: ${file}`);

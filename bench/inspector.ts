@@ -93,7 +93,6 @@ async function main(): Promise<void> {
 
     const send = (instance: TsqmailInstance, messages: number): Promise<number> =>
       smtpSourceRate(tools, { port: instance.port, sessions: SESSIONS, messages, bytes: MESSAGE_BYTES, sender: "bench@sender.test", recipient: `rcpt@${BENCH_DOMAIN}` });
-    for (const instance of Object.values(instances)) await send(instance, WARMUP);
     const processCpuPerMessage: Record<string, number[]> = Object.fromEntries(Object.keys(instances).map((name) => [name, []]));
     const measuredSlice = async (name: string, messages: number): Promise<number> => {
       const before = ownCpuMs();
@@ -102,16 +101,16 @@ async function main(): Promise<void> {
       return rate;
     };
     const contenders: Contender[] = Object.keys(instances).map((name) => ({ name, cpuMs: () => threadsCpuMs(ownThreads[name]!), slice: (messages: number) => measuredSlice(name, messages) }));
-    const plan = { rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, calibrationMessages: SESSIONS * 4, minMessages: MIN_MESSAGES, maxMessages: 20_000 };
+    const plan = { warmupMessages: WARMUP, rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, calibrationMessages: SESSIONS * 4, minMessages: MIN_MESSAGES, maxMessages: 20_000 };
     const result = await interleavedRounds(contenders, plan);
 
     page.send("report");
     const [counts] = (await once(page, "message")) as [PageCounts];
     const queued: Record<string, { sent: number; queued: number }> = {};
-    for (const [name, instance] of Object.entries(instances)) queued[name] = { sent: result.sent[name]! + WARMUP, queued: await tsqmailQueued(instance) };
+    for (const [name, instance] of Object.entries(instances)) queued[name] = { sent: result.sent[name]!, queued: await tsqmailQueued(instance) };
 
-    // The process's CPU per slice, without the calibration slice lib/rounds.ts runs first.
-    const processCpu = Object.fromEntries(Object.entries(processCpuPerMessage).map(([name, slices]) => [name, slices.slice(1)]));
+    // The process's CPU per slice, without the warm-up and calibration slices lib/rounds.ts runs first.
+    const processCpu = Object.fromEntries(Object.entries(processCpuPerMessage).map(([name, slices]) => [name, slices.slice(2)]));
     const threadCpu = result.cpuPerMessage;
     // Ratios of neighbouring slices, as lib/rounds.ts takes them for msg/s: CPU per message too.
     const perRound = (series: Record<string, number[]>, name: string): number[] => series[name]!.map((value, round) => value / series.off![round]!);

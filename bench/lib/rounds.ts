@@ -3,6 +3,10 @@
 // order rotating between rounds, and a ratio is the median of the per-round ratios (neighbouring
 // slices see nearly the same machine). Slices are bounded by message count, sized from a first
 // calibration slice per system so each lasts about sliceSeconds whatever the system's speed.
+// Before that, each system takes warmupMessages unmeasured: the figures are of systems that have
+// been running a while, as a mail server does. A cold Node runtime spends its first few thousand
+// messages compiling and optimising its code (CPU per message falls by a third to a half over
+// them), so without a warm-up the first rounds measure V8's compiler rather than the server.
 
 import { median } from "./stats.js";
 
@@ -15,6 +19,8 @@ export interface Contender {
 }
 
 export interface RoundsPlan {
+  /** Messages each system takes, unmeasured, before the calibration slice (0: none). */
+  readonly warmupMessages: number;
   readonly rounds: number;
   readonly sliceSeconds: number;
   readonly calibrationMessages: number;
@@ -33,7 +39,7 @@ export interface RoundsResult {
   readonly cpuMedians: Record<string, number>;
   /** First contender / each other: the median of the per-round ratios. */
   readonly ratios: Record<string, number>;
-  /** Every message sent, calibration included, per system (to check against what arrived). */
+  /** Every message sent, warm-up and calibration included, per system (to check against what arrived). */
   readonly sent: Record<string, number>;
 }
 
@@ -52,8 +58,9 @@ export async function interleavedRounds(contenders: readonly Contender[], plan: 
   const sent: Record<string, number> = {};
   const cpuPerMessage: Record<string, number[]> = {};
   for (const c of contenders) {
+    if (plan.warmupMessages > 0) await runSlice(c, plan.warmupMessages);
     const rate = await runSlice(c, plan.calibrationMessages);
-    sent[c.name] = plan.calibrationMessages;
+    sent[c.name] = plan.warmupMessages + plan.calibrationMessages;
     messages[c.name] = Math.min(plan.maxMessages, Math.max(plan.minMessages, Math.round(rate * plan.sliceSeconds)));
     rates[c.name] = [];
     cpuPerMessage[c.name] = [];
