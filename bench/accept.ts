@@ -11,7 +11,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { describeMachine, machineLine } from "./lib/machine.js";
 import { writeResults } from "./lib/results.js";
 import { ownCpuMs } from "./lib/cpu.js";
-import { diskCeilingRate } from "./lib/disk-ceiling.js";
+import { openDiskCeiling, type DiskCeiling } from "./lib/disk-ceiling.js";
 import { interleavedRounds, type Contender, type RoundsResult } from "./lib/rounds.js";
 import { smtpSourceRate } from "./lib/smtp-source.js";
 import { printTable } from "./lib/table.js";
@@ -35,25 +35,26 @@ interface SettingResult extends RoundsResult {
 const machine = describeMachine();
 const tools = postfixTools();
 
-function measure(systems: readonly System[], sessions: number, bytes: number, warmupMessages: number): Promise<RoundsResult> {
+function measure(systems: readonly System[], ceiling: DiskCeiling, sessions: number, bytes: number, warmupMessages: number): Promise<RoundsResult> {
   const contenders: Contender[] = systems.map((system) => ({
     name: system.name,
     cpuMs: () => system.cpuMs(),
     slice: (messages: number) =>
       smtpSourceRate(tools, { port: system.port, sessions, messages, bytes, sender: "bench@sender.test", recipient: `rcpt@${BENCH_DOMAIN}` }),
   }));
-  contenders.push({ name: "ceiling", cpuMs: ownCpuMs, slice: (messages) => diskCeilingRate(sessions, messages, bytes) });
+  contenders.push({ name: "ceiling", cpuMs: ownCpuMs, slice: (messages) => ceiling.rate(sessions, messages, bytes) });
   const plan = { warmupMessages, rounds: ROUNDS, sliceSeconds: SLICE_SECONDS, calibrationMessages: Math.max(40, sessions * 4), minMessages: sessions * 4, maxMessages: 20_000 };
   return interleavedRounds(contenders, plan);
 }
 
 const { systems, missing } = await startSystems({ tsqmail: { kind: "accept" }, postfix: { kind: "accept" }, haraka: { kind: "queue" } });
+const ceiling = await openDiskCeiling();
 const results: SettingResult[] = [];
 const queued: Record<string, { sent: number; queued: number }> = {};
 try {
   for (const [name, why] of Object.entries(missing)) console.log(`${name}: not measured: ${why}`);
   for (const bytes of MESSAGE_BYTES) {
-    for (const sessions of SESSIONS) results.push({ sessions, bytes, ...(await measure(systems, sessions, bytes, results.length === 0 ? WARMUP : 0)) });
+    for (const sessions of SESSIONS) results.push({ sessions, bytes, ...(await measure(systems, ceiling, sessions, bytes, results.length === 0 ? WARMUP : 0)) });
   }
   // Postfix's qmgr may still be moving the last messages between its queues.
   await sleep(1000);
@@ -63,6 +64,7 @@ try {
   }
 } finally {
   await stopSystems(systems);
+  await ceiling.remove();
 }
 
 console.log(`accept into a durable queue, smtp-source, one session per message, ${WARMUP} messages of warm-up per system, ${ROUNDS} rounds of ~${SLICE_SECONDS} s slices, medians`);

@@ -3,8 +3,11 @@
 // the least any durable queue must do. Enqueue: qmail-queue's whole commit sequence (queue-writer.ts).
 // A virtual disk's speed drifts by several times within a minute, so the two are measured in
 // adjacent short slices (order swapped every pair) and the ratio is the median of the per-pair
-// ratios; throughputs are medians too. Each slice is bounded in messages and seconds; temp dirs
-// are removed. Usage: node --import tsx bench/enqueue.ts [--quick]
+// ratios; throughputs are medians too. Each slice is bounded in messages and seconds. Enqueue
+// writes into one queue and the ceiling into one directory for the whole run, both removed at the
+// end (lib/disk-ceiling.ts says why not sooner). Both first take WARMUP messages unmeasured, as a
+// long-lived server's code and queue would be warm.
+// Usage: node --import tsx bench/enqueue.ts [--quick]
 
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
@@ -12,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createQueue } from "../dist/src/queue/create-queue.js";
 import { enqueue } from "../dist/src/queue/enqueue.js";
-import { diskCeilingRate } from "./lib/disk-ceiling.js";
+import { openDiskCeiling, type DiskCeiling } from "./lib/disk-ceiling.js";
 import { describeMachine } from "./lib/machine.js";
 import { writeResults } from "./lib/results.js";
 import { median } from "./lib/stats.js";
@@ -21,6 +24,7 @@ const quick = process.argv.includes("--quick");
 const PAIRS = quick ? 5 : 9;
 const MESSAGE_BYTES = 2048;
 const TARGET_RATIO = 0.6;
+const WARMUP = 1000;
 const settings = [
   { concurrency: 1, messages: 2000, seconds: quick ? 1 : 1.5 },
   { concurrency: 20, messages: 10_000, seconds: quick ? 1 : 1.5 },
@@ -48,18 +52,19 @@ async function load(concurrency: number, messages: number, seconds: number, op: 
   return done / ((performance.now() - started) / 1000);
 }
 
-async function enqueueRun(concurrency: number, messages: number, seconds: number): Promise<number> {
+/** A queue in a new temp dir, and its removal. */
+async function openQueue(): Promise<{ readonly queueDir: string; remove(): Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), "tsqmail-bench-queue-"));
-  try {
-    const queueDir = join(root, "queue");
-    await createQueue(queueDir);
-    return await load(concurrency, messages, seconds, async () => {
-      const result = await enqueue(queueDir, message(), envelope, { invokedBy: "network" });
-      if (!result.ok) throw new Error(`enqueue failed: ${result.text}`);
-    });
-  } finally {
-    await rm(root, { recursive: true, force: true });
-  }
+  const queueDir = join(root, "queue");
+  await createQueue(queueDir);
+  return { queueDir, remove: () => rm(root, { recursive: true, force: true }) };
+}
+
+function enqueueRun(queueDir: string, concurrency: number, messages: number, seconds: number): Promise<number> {
+  return load(concurrency, messages, seconds, async () => {
+    const result = await enqueue(queueDir, message(), envelope, { invokedBy: "network" });
+    if (!result.ok) throw new Error(`enqueue failed: ${result.text}`);
+  });
 }
 
 interface EnqueueBenchRow {
@@ -69,18 +74,20 @@ interface EnqueueBenchRow {
   readonly ratio: number;
 }
 
-async function benchEnqueue(): Promise<EnqueueBenchRow[]> {
+async function benchEnqueue(queueDir: string, disk: DiskCeiling): Promise<EnqueueBenchRow[]> {
   const rows: EnqueueBenchRow[] = [];
+  await enqueueRun(queueDir, 20, WARMUP, Infinity);
+  await disk.rate(20, WARMUP, MESSAGE_BYTES);
   for (const { concurrency, messages, seconds } of settings) {
     const ceiling: number[] = [];
     const queued: number[] = [];
     for (let pair = 0; pair < PAIRS; pair++) {
       if (pair % 2 === 0) {
-        ceiling.push(await diskCeilingRate(concurrency, messages, MESSAGE_BYTES, seconds));
-        queued.push(await enqueueRun(concurrency, messages, seconds));
+        ceiling.push(await disk.rate(concurrency, messages, MESSAGE_BYTES, seconds));
+        queued.push(await enqueueRun(queueDir, concurrency, messages, seconds));
       } else {
-        queued.push(await enqueueRun(concurrency, messages, seconds));
-        ceiling.push(await diskCeilingRate(concurrency, messages, MESSAGE_BYTES, seconds));
+        queued.push(await enqueueRun(queueDir, concurrency, messages, seconds));
+        ceiling.push(await disk.rate(concurrency, messages, MESSAGE_BYTES, seconds));
       }
     }
     const ratios = queued.map((q, i) => q / ceiling[i]!);
@@ -90,7 +97,15 @@ async function benchEnqueue(): Promise<EnqueueBenchRow[]> {
 }
 
 const machine = describeMachine();
-const rows = await benchEnqueue();
+const queue = await openQueue();
+const disk = await openDiskCeiling();
+let rows: EnqueueBenchRow[];
+try {
+  rows = await benchEnqueue(queue.queueDir, disk);
+} finally {
+  await queue.remove();
+  await disk.remove();
+}
 const fmt = (n: number): string => n.toFixed(0).padStart(8);
 console.log(`enqueue, ${MESSAGE_BYTES}-byte messages, full durability (${PAIRS} slice pairs of ${settings[0].seconds} s, medians; ${tmpdir()})`);
 console.log("concurrency  disk ceiling msg/s  enqueue msg/s  median ratio");
