@@ -15,6 +15,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createQueue } from "../dist/src/queue/create-queue.js";
 import { enqueue } from "../dist/src/queue/enqueue.js";
+import { boundedLoad } from "./lib/bounded-load.js";
 import { openDiskCeiling, type DiskCeiling } from "./lib/disk-ceiling.js";
 import { describeMachine } from "./lib/machine.js";
 import { writeResults } from "./lib/results.js";
@@ -36,22 +37,6 @@ async function* message(): AsyncGenerator<Uint8Array> {
 }
 const envelope = { sender: "bench@example.org", recipients: ["rcpt@example.net"] };
 
-/** Runs `op` for message 0, 1, 2, … from `concurrency` workers until `messages` are done or time is up. */
-async function load(concurrency: number, messages: number, seconds: number, op: (i: number) => Promise<void>): Promise<number> {
-  let next = 0;
-  let done = 0;
-  const started = performance.now();
-  const deadline = started + seconds * 1000;
-  const worker = async (): Promise<void> => {
-    while (next < messages && performance.now() < deadline) {
-      await op(next++);
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  return done / ((performance.now() - started) / 1000);
-}
-
 /** A queue in a new temp dir, and its removal. */
 async function openQueue(): Promise<{ readonly queueDir: string; remove(): Promise<void> }> {
   const root = await mkdtemp(join(tmpdir(), "tsqmail-bench-queue-"));
@@ -61,7 +46,7 @@ async function openQueue(): Promise<{ readonly queueDir: string; remove(): Promi
 }
 
 function enqueueRun(queueDir: string, concurrency: number, messages: number, seconds: number): Promise<number> {
-  return load(concurrency, messages, seconds, async () => {
+  return boundedLoad(concurrency, messages, seconds, async () => {
     const result = await enqueue(queueDir, message(), envelope, { invokedBy: "network" });
     if (!result.ok) throw new Error(`enqueue failed: ${result.text}`);
   });

@@ -14,6 +14,7 @@ import { constants } from "node:fs";
 import { link, mkdir, mkdtemp, open, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { boundedLoad } from "./bounded-load.js";
 
 async function syncDir(path: string): Promise<void> {
   const dir = await open(path, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -36,31 +37,21 @@ export async function openDiskCeiling(): Promise<DiskCeiling> {
   await mkdir(join(base, "cur"));
   let named = 0;
   return {
-    async rate(writers, messages, bytes, seconds = Infinity) {
+    rate(writers, messages, bytes, seconds = Infinity) {
       const body = randomBytes(bytes);
-      let started = 0;
-      let done = 0;
-      const begin = performance.now();
-      const deadline = begin + seconds * 1000;
-      const writer = async (): Promise<void> => {
-        while (started < messages && performance.now() < deadline) {
-          started++;
-          const name = String(++named);
-          const created = join(base, "new", name);
-          const fh = await open(created, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
-          try {
-            await fh.write(body);
-            await fh.sync();
-          } finally {
-            await fh.close();
-          }
-          await link(created, join(base, "cur", name));
-          await syncDir(join(base, "cur"));
-          done++;
+      return boundedLoad(writers, messages, seconds, async () => {
+        const name = String(++named);
+        const created = join(base, "new", name);
+        const fh = await open(created, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, 0o644);
+        try {
+          await fh.write(body);
+          await fh.sync();
+        } finally {
+          await fh.close();
         }
-      };
-      await Promise.all(Array.from({ length: writers }, writer));
-      return done / ((performance.now() - begin) / 1000);
+        await link(created, join(base, "cur", name));
+        await syncDir(join(base, "cur"));
+      });
     },
     remove: () => rm(base, { recursive: true, force: true }),
   };
