@@ -2,15 +2,63 @@
 // ("enqueue", "todo", "maildir", "log", …) and makes every call through it, so a fault plan can
 // fail exactly the calls of one site. The operations are the durable-write vocabulary tsqmail
 // needs: exclusive create, full writes, fsync of files and of directories, link, rename.
+//
+// The calls use Node's callback API, each wrapped in one promise. In Node 20, fs/promises costs
+// two to three times the CPU per call: 20 µs against 7.6 for an fstat, 34 against 15 for an open
+// and close. A message crosses a dozen file calls in each of smtpd, send and lspawn, so that was
+// a tenth of their CPU. An open file is a `FileHandle` that remembers being closed: a call on it
+// afterwards fails with EBADF, as on a closed fs/promises handle, and never reaches a descriptor
+// number the system may since have given to another file.
 
 import { execFile } from "node:child_process";
+import * as fs from "node:fs";
 import { constants, type Dirent, type Stats } from "node:fs";
-import * as fsp from "node:fs/promises";
 import { promisify } from "node:util";
-import type { FileHandle } from "node:fs/promises";
 import { faultPoint } from "./faults.js";
 
-export type { FileHandle };
+/** An open file or directory, from `SiteFs.open`; closed only by `SiteFs.close`. */
+export interface FileHandle {
+  readonly fd: number;
+}
+
+/** The handle's own record: the descriptor while it is open, -1 once closed. */
+class OpenFile implements FileHandle {
+  constructor(private descriptor: number) {}
+
+  get fd(): number {
+    if (this.descriptor < 0) throw closedError();
+    return this.descriptor;
+  }
+
+  /** The descriptor, now given up: the handle is closed from here on, whatever close(2) says. */
+  release(): number {
+    const fd = this.fd;
+    this.descriptor = -1;
+    return fd;
+  }
+}
+
+function closedError(): NodeJS.ErrnoException {
+  const error: NodeJS.ErrnoException = new Error("EBADF: file handle already closed");
+  error.code = "EBADF";
+  return error;
+}
+
+type Done<T> = (error: NodeJS.ErrnoException | null, value: T) => void;
+
+/** One callback call as a promise (a throw while starting it, e.g. EBADF, rejects it too). */
+function call<T>(start: (done: Done<T>) => void): Promise<T> {
+  return new Promise((resolve, reject) => {
+    start((error, value) => (error ? reject(error) : resolve(value)));
+  });
+}
+
+/** The same for a call whose callback gets only an error. */
+function run(start: (done: (error: NodeJS.ErrnoException | null) => void) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    start((error) => (error ? reject(error) : resolve()));
+  });
+}
 
 export interface SiteFs {
   readonly site: string;
@@ -53,94 +101,95 @@ export function siteFs(site: string): SiteFs {
     site,
     async open(path, flags, mode) {
       at("open", path);
-      return fsp.open(path, flags, mode);
+      const fd = await call<number>((done) => fs.open(path, flags, mode ?? 0o666, done));
+      return new OpenFile(fd);
     },
     async read(fh, buffer, position) {
       at("read");
-      const { bytesRead } = await fh.read(buffer, 0, buffer.length, position ?? null);
-      return bytesRead;
+      return call<number>((done) => fs.read(fh.fd, buffer, 0, buffer.length, position ?? null, done));
     },
     async write(fh, data, position) {
       at("write");
       let done = 0;
       while (done < data.length) {
-        const at = position === undefined ? null : position + done;
-        const { bytesWritten } = await fh.write(data, done, data.length - done, at);
-        done += bytesWritten;
+        const offset = done;
+        const at = position === undefined ? null : position + offset;
+        done += await call<number>((written) => fs.write(fh.fd, data, offset, data.length - offset, at, written));
       }
     },
     async sync(fh) {
       at("fsync");
-      await fh.sync();
+      await run((done) => fs.fsync(fh.fd, done));
     },
     async close(fh) {
       at("close");
-      await fh.close();
+      const fd = (fh as OpenFile).release();
+      await run((done) => fs.close(fd, done));
     },
     async syncDir(path) {
       at("fsync", path);
-      const dir = await fsp.open(path, constants.O_RDONLY | constants.O_DIRECTORY);
+      const fd = await call<number>((done) => fs.open(path, constants.O_RDONLY | constants.O_DIRECTORY, done));
       try {
-        await dir.sync();
+        await run((done) => fs.fsync(fd, done));
       } finally {
-        await dir.close();
+        await run((done) => fs.close(fd, done));
       }
     },
     async link(existing, created) {
       at("link", created);
-      await fsp.link(existing, created);
+      await run((done) => fs.link(existing, created, done));
     },
     async rename(from, to) {
       at("rename", to);
-      await fsp.rename(from, to);
+      await run((done) => fs.rename(from, to, done));
     },
     async unlink(path) {
       at("unlink", path);
-      await fsp.unlink(path);
+      await run((done) => fs.unlink(path, done));
     },
     async mkdir(path, mode) {
       at("mkdir", path);
-      await fsp.mkdir(path, mode === undefined ? undefined : { mode });
+      await call<string | undefined>((done) => fs.mkdir(path, mode === undefined ? {} : { mode }, done));
     },
     async readdir(path) {
       at("readdir", path);
-      return fsp.readdir(path);
+      return call<string[]>((done) => fs.readdir(path, done));
     },
     async readdirTyped(path) {
       at("readdir", path);
-      return fsp.readdir(path, { withFileTypes: true });
+      return call<Dirent[]>((done) => fs.readdir(path, { withFileTypes: true }, done));
     },
     async stat(path) {
       at("stat", path);
-      return fsp.stat(path);
+      return call<Stats>((done) => fs.stat(path, done));
     },
     async lstat(path) {
       at("lstat", path);
-      return fsp.lstat(path);
+      return call<Stats>((done) => fs.lstat(path, done));
     },
     async readFile(path) {
       at("read", path);
-      return fsp.readFile(path);
+      return call<Buffer>((done) => fs.readFile(path, done));
     },
     async utimes(path, atime, mtime) {
       at("utimes", path);
-      await fsp.utimes(path, atime, mtime);
+      await run((done) => fs.utimes(path, atime, mtime, done));
     },
     async chmod(path, mode) {
       at("chmod", path);
-      await fsp.chmod(path, mode);
+      await run((done) => fs.chmod(path, mode, done));
     },
     async truncate(fh, length) {
       at("truncate");
-      await fh.truncate(length);
+      await run((done) => fs.ftruncate(fh.fd, length, done));
     },
     async fstat(fh) {
       at("fstat");
-      return fh.stat();
+      return call<Stats>((done) => fs.fstat(fh.fd, done));
     },
     async syncOpenDir(dir, path) {
       at("fsync", path);
-      await dir.sync();
+      await run((done) => fs.fsync(dir.fd, done));
     },
     async mkfifo(path, mode) {
       at("mkfifo", path);

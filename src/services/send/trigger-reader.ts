@@ -44,7 +44,7 @@ export async function readTrigger(fs: SiteFs, triggerPath: string, onWake: () =>
       clearInterval(rescan);
       clearInterval(timer);
       await polling;
-      await handle?.close();
+      if (handle !== undefined) await fs.close(handle);
     },
   };
 }
