@@ -16,6 +16,7 @@ export { createRuntime };
 export type { Runtime, RuntimeOptions };
 export type { InspectionRecord } from "../supervisors/inspection-record.js";
 export type { InspectorOptions } from "./inspect/runtime-inspector.js";
+export { foldContext, type FoldedContext } from "./inspect/context-fold.js";
 export type { SuperviseStatus } from "../supervisors/supervise.js";
 export type { StartService, ServiceContext, ServiceHandlers } from "../supervisors/service-module.js";
 export { setFaultHook, type FaultHook, type FaultPoint } from "./io/faults.js";

@@ -2,6 +2,8 @@
 // (`<prefix>/<kind>/<key>`), so the inspection bus can follow it and its children. Inspection is
 // free while nobody watches: an actor is hooked only while `inspecting` is on, and turning it on
 // later announces the live actors, with their present state, before their next transitions.
+// Snapshots carry an actor's whole context only now and then, and otherwise the keys that
+// changed (context-delta.ts).
 // A failing actor is contained: an error in one actor stops that actor, is reported to the
 // service through `onFailure`, and leaves its siblings untouched. Persisted snapshots are packed
 // with msgpackr and can be restored into a new actor.
@@ -25,6 +27,7 @@ import {
   type SnapshotFrom,
 } from "xstate";
 import { clock } from "./clock.js";
+import { ContextDeltas } from "./context-delta.js";
 import type { InspectionRecord } from "./inspection-record.js";
 import { redact } from "./redact.js";
 import { packSnapshot, unpackSnapshot } from "./snapshot-codec.js";
@@ -63,6 +66,8 @@ export class ActorHost {
   private readonly counters = new Map<string, number>();
   /** Stable id of each root actor, by its session id (the `rootId` of its system's events). */
   private readonly rootIds = new Map<string, string>();
+  /** What each actor's last published snapshot said of its context, while inspecting. */
+  private readonly contexts = new ContextDeltas();
   /** First part of new actors' ids; a listener sets it once it knows its port (`smtpd:2525`). */
   prefix: string;
 
@@ -81,6 +86,8 @@ export class ActorHost {
     if (!on) {
       for (const unhook of this.watches.values()) unhook();
       this.watches.clear();
+      // A watcher that comes later has seen none of the contexts: it gets them whole again.
+      this.contexts.reset();
       return;
     }
     // A watcher arriving now sees the live actors as they are, then their next transitions.
@@ -255,7 +262,7 @@ export class ActorHost {
           // must reach the viewer intact so it can highlight the active state.
           value: snapshot.value,
           status: snapshot.status,
-          context: redact(snapshot.context),
+          ...this.contexts.fields(event.actorRef, snapshot.context),
         });
         return;
       }

@@ -1,11 +1,13 @@
 // Turns actor contexts and events into plain data fit for the inspection stream: secrets
 // (passwords, AUTH responses, tokens) replaced, binary bodies summarised, sockets and other
 // live objects named rather than copied, depth and size bounded so a huge context cannot
-// flood the bus.
+// flood the bus. A snapshot's changed keys (context-delta.ts) are redacted one by one with the
+// same key-level rule (`redactEntry`), so a key reads the same in a change as in a whole context.
 
 const SECRET_KEY = /pass|secret|auth(?!or)|token|credential|response|digest/i;
 const MAX_DEPTH = 6;
-const MAX_ITEMS = 50;
+/** Items of an array, keys of an object, kept; an object with more shows `"…": "more keys"`. */
+export const MAX_ITEMS = 50;
 const MAX_STRING = 2000;
 
 export function redact(value: unknown, depth = 0): unknown {
@@ -32,10 +34,7 @@ export function redact(value: unknown, depth = 0): unknown {
     if (value.length > MAX_ITEMS) items.push(`… ${value.length - MAX_ITEMS} more`);
     return items;
   }
-  const proto = Object.getPrototypeOf(value) as unknown;
-  if (proto !== Object.prototype && proto !== null) {
-    return `[${(value as object).constructor?.name ?? "object"}]`;
-  }
+  if (!isPlainObject(value)) return `[${(value as object).constructor?.name ?? "object"}]`;
   const out: Record<string, unknown> = {};
   let count = 0;
   // for…in rather than Object.entries (no array per object): with the prototype checked above to
@@ -45,10 +44,21 @@ export function redact(value: unknown, depth = 0): unknown {
       out["…"] = "more keys";
       break;
     }
-    const item = (value as Record<string, unknown>)[key];
-    out[key] = isSecretKey(key) && item !== undefined && item !== null ? "[redacted]" : redact(item, depth + 1);
+    out[key] = redactEntry(key, value[key], depth);
   }
   return out;
+}
+
+/** An object made by a literal (or with a null prototype): copied key by key, not named. */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** The value under `key` of an object at `depth`, as `redact` puts it: a secret's value hidden. */
+export function redactEntry(key: string, item: unknown, depth = 0): unknown {
+  return isSecretKey(key) && item !== undefined && item !== null ? "[redacted]" : redact(item, depth + 1);
 }
 
 // Contexts are redacted at every snapshot with the same few dozen key names: remembering the

@@ -8,18 +8,25 @@
 //   @xstate.snapshot { sessionId, rootId, event (the one that made it), snapshot { value,
 //                      status, context } }
 // each with `type`, `createdAt` (milliseconds, as a string), `id: null` and `_version`. Session ids
-// are tsqmail's stable actor ids; contexts and events are the bus's, so already redacted. Actor
-// ends and supervisor events have no place in the protocol and are not sent. While the relay is
-// unreachable the last MAX_DEFERRED events wait, and the exporter reconnects every RETRY_MS.
+// are tsqmail's stable actor ids; contexts and events are the bus's, so already redacted. The
+// protocol wants a snapshot's whole context, and records carry mostly the keys that changed:
+// each actor's context is folded (context-fold.ts) until its end, for at most MAX_FOLDED actors
+// (a worker that dies reports no ends). Actor ends and supervisor events have no place in the
+// protocol and are not sent. While the relay is unreachable the last MAX_DEFERRED events wait,
+// and the exporter reconnects every RETRY_MS.
 
 import type { AnyStateMachine } from "xstate";
 import { WebSocket } from "ws";
 import type { InspectionRecord } from "../../supervisors/inspection-record.js";
+import { foldContext, type FoldedContext } from "./context-fold.js";
 import { machineCatalog } from "./statechart.js";
 
 export const STATELY_PROTOCOL_VERSION = "0.7.2";
 const MAX_DEFERRED = 200;
 const RETRY_MS = 2000;
+// Far more than the actors a runtime has live; past it the oldest actor's fold is dropped, and its
+// next snapshots show the keys changed since, until one carries its whole context again.
+const MAX_FOLDED = 10_000;
 
 export interface StatelyExporter {
   readonly publish: (record: InspectionRecord) => void;
@@ -37,6 +44,7 @@ class Translator {
   private readonly rootOf = new Map<string, string>();
   private readonly childrenOf = new Map<string, string[]>();
   private readonly lastEvent = new Map<string, unknown>();
+  private readonly contexts = new Map<string, FoldedContext>();
 
   constructor(private readonly machines: ReadonlyMap<string, AnyStateMachine>) {}
 
@@ -67,19 +75,26 @@ class Translator {
           event: record.event,
           ...(record.source === undefined ? {} : { sourceId: record.source }),
         };
-      case "snapshot":
+      case "snapshot": {
+        const folded = foldContext(this.contexts.get(record.id), record);
+        // Deleted first, so the map's order is by last use and the oldest goes first.
+        this.contexts.delete(record.id);
+        this.contexts.set(record.id, folded);
+        if (this.contexts.size > MAX_FOLDED) this.contexts.delete(this.contexts.keys().next().value!);
         return {
           type: "@xstate.snapshot",
           ...common,
           rootId: this.rootOf.get(record.id) ?? record.id,
           event: this.lastEvent.get(record.id) ?? { type: "" },
-          snapshot: { value: record.value, status: record.status, context: record.context },
+          snapshot: { value: record.value, status: record.status, context: folded.context },
         };
+      }
       case "actor-end":
         // Only roots' ends are reported: their children end with them.
         for (const id of [record.id, ...(this.childrenOf.get(record.id) ?? [])]) {
           this.rootOf.delete(id);
           this.lastEvent.delete(id);
+          this.contexts.delete(id);
         }
         this.childrenOf.delete(record.id);
         return undefined;

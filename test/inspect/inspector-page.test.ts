@@ -2,14 +2,22 @@
 // the page of a real runtime, sees an SMTP session appear when a client connects, selects it and
 // sees its active state move (reading → auth.… → reading) in the chart and the state line, and
 // travels back to its first snapshot; then smtpd's worker is killed and the supervision tree shows
-// its restart. Screenshots of both are kept in test/inspect/artifacts/.
+// its restart. Screenshots of both are kept in test/inspect/artifacts/. Snapshots carry mostly the
+// context keys that changed: at every step of time travel the page must show the context that
+// context-fold.ts makes of the same stream (test/supervisors/context-delta.test.ts checks that
+// fold against whole contexts), and, fed a journal that lost an actor's whole context, say its
+// context is partial until a whole one comes.
 
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { chromium, type Browser } from "playwright-core";
+import { chromium, type Browser, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { foldContext, type FoldedContext } from "../../src/inspect/context-fold.js";
+import { startInspectServer } from "../../src/inspect/inspect-server.js";
+import { packFrame, type InspectorFrame } from "../../src/inspect/inspector-frame.js";
 import { RawClient } from "../smtpd/smtpd-harness.js";
-import { b64, PASSWORD, startInspected, type InspectedMail } from "./inspect-root.js";
+import { waitFor } from "../runtime/test-root.js";
+import { b64, PASSWORD, startInspected, StreamClient, type InspectedMail } from "./inspect-root.js";
 
 const ARTIFACTS = fileURLToPath(new URL("./artifacts/", import.meta.url));
 let browser: Browser;
@@ -24,12 +32,25 @@ afterAll(async () => {
   await mail?.close();
 });
 
+/** Moves the time-travel slider to `index` and reads the context view once the page has drawn it. */
+async function contextAt(page: Page, index: number): Promise<{ text: string; partial: string | null; note: string }> {
+  await page.locator("#travel").fill(String(index));
+  await page.waitForFunction((n) => new RegExp(`^snapshot ${n} of \\d+$`).test(document.getElementById("travel-position")?.textContent ?? ""), index + 1, { timeout: 10_000 });
+  return {
+    text: (await page.locator("#context").textContent()) ?? "",
+    partial: await page.locator("#context").getAttribute("data-partial"),
+    note: (await page.locator("#context-note").textContent()) ?? "",
+  };
+}
+
 describe("the inspector page", () => {
   it("shows the supervision tree, a new SMTP session, its state as it moves, and a restart", async () => {
     const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
     await page.goto(mail.runtime.inspectorUrl()!);
     await page.locator('[data-service="smtpd"][data-state="up"]').waitFor({ timeout: 15_000 });
     await expect(page.locator("#connection").textContent()).resolves.toBe("live");
+    const stream = new StreamClient(`${mail.runtime.inspectorUrl()!.replace("http", "ws")}stream`);
+    await stream.opened;
 
     const client = new RawClient(await mail.smtpPort());
     await client.replies(1);
@@ -64,6 +85,23 @@ describe("the inspector page", () => {
     await client.untilClosed();
     await page.locator("#actors tbody tr.finished", { hasText: "/conn/" }).first().waitFor({ timeout: 10_000 });
 
+    // Every snapshot of the session, as the page shows it and as the fold makes it of the stream.
+    const id = (await page.locator("#detail-title").textContent())!.split(" ")[0]!;
+    await waitFor(() => stream.frames.some((f) => f.kind === "actor-end" && f.id === id), 10_000, "the session's end on the stream");
+    stream.close();
+    const records = stream.frames.flatMap((f) => (f.kind === "snapshot" && f.id === id ? [f] : []));
+    // Only the first carries the whole context (a session this short has far fewer than 64
+    // snapshots): the page has the others' to fold.
+    expect(records.map((record) => "context" in record)).toEqual(records.map((_, index) => index === 0));
+    const folded: FoldedContext[] = [];
+    for (const record of records) folded.push(foldContext(folded.at(-1), record));
+    for (const [index, expected] of folded.entries()) {
+      await expect(contextAt(page, index)).resolves.toEqual({ text: JSON.stringify(expected.context, null, 2), partial: "false", note: "" });
+    }
+    const last = await contextAt(page, folded.length - 1);
+    expect(JSON.parse(last.text)).toMatchObject({ helo: "client.test", authUser: "[redacted]", settings: expect.any(Object) });
+    await page.locator("#follow").check();
+
     // Kill smtpd's worker, as `svc -k` does: its supervisor starts a new thread at once (the last
     // start is long enough ago), so the down moment may never reach a frame; the restart count,
     // the thread and the exit in the supervisor events show the restart.
@@ -76,5 +114,34 @@ describe("the inspector page", () => {
     await expect(smtpd.textContent()).resolves.toContain("restarts 1");
     await page.locator("#supervisor-events li", { hasText: `smtpd exit childId=${thread}` }).waitFor({ timeout: 5_000 });
     await page.screenshot({ path: `${ARTIFACTS}inspector-restart.png`, fullPage: true });
+  });
+
+  it("says an actor's context is partial until a whole one arrives, when the journal lost it", async () => {
+    const base = { service: "smtpd", id: "smtpd:25/conn/9" };
+    const snapshot = (at: number, fields: object): InspectorFrame => ({ kind: "snapshot", at, ...base, value: { commands: "reading" }, status: "active", ...fields });
+    // The actor's first record, then (its older snapshots dropped) a change, a whole context and a change.
+    const frames: InspectorFrame[] = [
+      { kind: "actor", at: 1000, ...base, machine: "smtp-session" },
+      snapshot(2000, { changes: { helo: "late.test" } }),
+      snapshot(3000, { context: { helo: "late.test", queued: 1, rcptCount: 0 } }),
+      snapshot(4000, { changes: { queued: 2 }, removed: ["rcptCount"] }),
+    ];
+    const packed = frames.map((frame) => packFrame(frame));
+    const server = await startInspectServer({ frames: () => packed, subscribe: () => () => {} }, { port: 0 });
+    try {
+      const page = await browser.newPage();
+      await page.goto(server.url);
+      const row = page.locator("#actors tbody tr", { hasText: "/conn/9" });
+      await row.waitFor({ timeout: 15_000 });
+      await row.click();
+      await page.locator("#detail-title", { hasText: "smtp-session" }).waitFor({ timeout: 10_000 });
+      const partial = await contextAt(page, 0);
+      expect(partial).toMatchObject({ partial: "true", note: expect.stringMatching(/^partial/) });
+      expect(JSON.parse(partial.text)).toEqual({ helo: "late.test" });
+      await expect(contextAt(page, 1)).resolves.toEqual({ text: JSON.stringify({ helo: "late.test", queued: 1, rcptCount: 0 }, null, 2), partial: "false", note: "" });
+      await expect(contextAt(page, 2)).resolves.toEqual({ text: JSON.stringify({ helo: "late.test", queued: 2 }, null, 2), partial: "false", note: "" });
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -83,7 +83,12 @@ describe("the @statelyai/inspect exporter", () => {
     for (const snapshot of snapshots) {
       expect(snapshot.snapshot).toMatchObject({ status: expect.any(String), context: expect.any(Object) });
       expect(typeof (snapshot.event as { type: unknown }).type).toBe("string");
+      // Records carry mostly the keys that changed; the protocol gets each context whole.
+      expect(Object.keys((snapshot.snapshot as { context: object }).context)).toEqual(expect.arrayContaining(["settings", "command", "recipients", "challengeCount", "queued"]));
     }
+    // EHLO's name and the AUTH user (redacted), each from an earlier snapshot's changes, are
+    // still in the last context.
+    expect((snapshots.at(-1)!.snapshot as { context: object }).context).toMatchObject({ helo: "client.test", authUser: "[redacted]", settings: expect.any(Object) });
     // An invoked child names its parent, and its root is the session.
     const children = mine.filter((f) => f.type === "@xstate.actor" && f.sessionId !== actor.sessionId);
     for (const child of children) expect(child.parentId).toBe(actor.sessionId);

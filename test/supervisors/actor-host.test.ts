@@ -42,8 +42,11 @@ describe("actor host", () => {
     expect([...ids]).toEqual(["smtpd:2525/conn/17"]);
     expect(records.map((r) => r.kind)).toEqual(expect.arrayContaining(["actor", "event", "snapshot", "actor-end"]));
     expect(records[0]).toMatchObject({ kind: "actor", id: "smtpd:2525/conn/17", machine: "toy" });
-    const snapshot = records.filter((r) => r.kind === "snapshot" && r.value === "idle").at(-1);
-    expect(snapshot).toMatchObject({ context: { pings: 1, password: "[redacted]" } });
+    // The first snapshot carries the whole context; the next ones only the keys that changed.
+    const snapshots = records.filter((r) => r.kind === "snapshot");
+    expect(snapshots[0]).toMatchObject({ value: "idle", context: { pings: 0, password: "[redacted]", wakeAt: 0 } });
+    expect(snapshots[1]).toEqual(expect.objectContaining({ value: "idle", changes: { pings: 1 } }));
+    expect(snapshots[1]).not.toHaveProperty("context");
     expect(JSON.stringify(records)).not.toContain("hunter2");
     expect(records.at(-1)).toMatchObject({ kind: "actor-end", status: "done" });
   });
@@ -64,7 +67,8 @@ describe("actor host", () => {
     records.length = 0;
     actor.send({ type: "PING" });
     expect(records.map((r) => r.kind)).toEqual(["event", "snapshot"]);
-    expect(records[1]).toMatchObject({ context: { pings: 3 } });
+    expect(records[1]).toMatchObject({ changes: { pings: 3 } });
+    expect(records[1]).not.toHaveProperty("context");
 
     // Off, the actor's system has no observer left; on again, one (not two) follows it.
     host.inspecting = false;
@@ -72,9 +76,12 @@ describe("actor host", () => {
     actor.send({ type: "PING" });
     expect(records).toHaveLength(0);
     host.inspecting = true;
+    // On again, the announcement carries the whole context, as to a watcher that saw none.
+    expect(records.filter((r) => r.kind === "snapshot")).toEqual([expect.objectContaining({ context: expect.objectContaining({ pings: 4 }) })]);
     records.length = 0;
     actor.send({ type: "PING" });
     expect(records.map((r) => r.kind)).toEqual(["event", "snapshot"]);
+    expect(records[1]).toMatchObject({ changes: { pings: 5 } });
     actor.send({ type: "QUIT" });
     await Promise.resolve();
     expect(records.at(-1)).toMatchObject({ kind: "actor-end", id: "smtpd/conn/1", status: "done" });

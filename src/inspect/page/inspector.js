@@ -2,13 +2,18 @@
 // journal first, then live batches) into a model of services and actors, and redraws at most
 // once per animation frame. Everything from the stream is shown with textContent, never as HTML:
 // actor data comes from mail clients. Charts are SVG made by the server from the machine
-// definitions; the active states are marked by the <title> of their Graphviz nodes.
+// definitions; the active states are marked by the <title> of their Graphviz nodes. Snapshots
+// carry an actor's whole context only now and then, and otherwise the keys that changed: each is
+// folded into the context as of that snapshot as it arrives (context-fold.js, the server's
+// compiled src/inspect/context-fold.ts), for the context view and time travel.
 
 /* global msgpackr */
 const MAX_FINISHED = 200;
 const MAX_SUPERVISOR_EVENTS = 50;
 const token = new URLSearchParams(location.search).get("token");
 const query = token === null ? "" : `?token=${encodeURIComponent(token)}`;
+// Imported with the token: off loopback the server answers no request without it.
+const { foldContext } = await import(`./context-fold.js${query}`);
 
 const model = { root: "", branches: [], statuses: new Map(), supervisorEvents: [], actors: new Map(), finished: [] };
 const view = { selected: undefined, cursor: undefined, chartFor: undefined };
@@ -63,9 +68,12 @@ function apply(frame) {
     case "event":
       actorFor(frame).events.push(frame);
       return;
-    case "snapshot":
-      actorFor(frame).snapshots.push(frame);
+    case "snapshot": {
+      const actor = actorFor(frame);
+      frame.folded = foldContext(actor.snapshots.at(-1)?.folded, frame);
+      actor.snapshots.push(frame);
       return;
+    }
     case "actor-end": {
       // Only a root's end is reported: its children end with it and leave the history with it.
       const actor = actorFor(frame);
@@ -179,7 +187,11 @@ function renderDetail() {
   $("active-state").textContent = snapshot ? leafPaths(snapshot.value).join(", ") : "";
   $("actor-status").textContent = actor.ended && view.cursor === count - 1 ? actor.ended.status : snapshot?.status ?? "";
   $("snapshot-time").textContent = snapshot ? `${clockTime(snapshot.at)} (+${snapshot.at - actor.started} ms)` : "";
-  $("context").textContent = snapshot ? JSON.stringify(snapshot.context, null, 2) : "";
+  // Before the first whole context the journal kept, only the keys changed since are known.
+  const partial = snapshot !== undefined && !snapshot.folded.whole;
+  $("context-note").textContent = partial ? "partial: this actor's older records were dropped; shown are only the keys changed since, until a snapshot brings the whole context" : "";
+  $("context").dataset.partial = String(partial);
+  $("context").textContent = snapshot ? JSON.stringify(snapshot.folded.context, null, 2) : "";
   const active = new Set(snapshot ? [actor.machine, ...activePaths(snapshot.value)] : []);
   for (const g of $("chart").querySelectorAll("g.node, g.cluster")) {
     const title = g.querySelector("title")?.textContent ?? "";
