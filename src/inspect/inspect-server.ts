@@ -46,6 +46,9 @@ const MAX_BUFFERED = 16 * 1024 * 1024;
 
 // The page is plain files, not compiled: from dist/ it is read from the package's src/.
 const PAGE_DIR = new URL(import.meta.url.endsWith(".ts") ? "./page/" : "../../../src/inspect/page/", import.meta.url);
+// The page folds snapshots' context changes with context-fold.ts, compiled: beside this module in
+// dist/, and in dist/ too when this runs from its source.
+const CONTEXT_FOLD = new URL(import.meta.url.endsWith(".ts") ? "../../dist/src/inspect/context-fold.js" : "./context-fold.js", import.meta.url);
 const MSGPACKR_BROWSER = join(dirname(createRequire(import.meta.url).resolve("msgpackr")), "index.min.js");
 
 const STATIC: Readonly<Record<string, { file: () => string | URL; type: string }>> = {
@@ -53,7 +56,18 @@ const STATIC: Readonly<Record<string, { file: () => string | URL; type: string }
   "/inspector.js": { file: () => new URL("inspector.js", PAGE_DIR), type: "text/javascript; charset=utf-8" },
   "/inspector.css": { file: () => new URL("inspector.css", PAGE_DIR), type: "text/css; charset=utf-8" },
   "/msgpackr.js": { file: () => MSGPACKR_BROWSER, type: "text/javascript; charset=utf-8" },
+  "/context-fold.js": { file: () => CONTEXT_FOLD, type: "text/javascript; charset=utf-8" },
 };
+
+/**
+ * The page with the token on the links to its own scripts and style sheet: a browser asks for
+ * them without the page's query, and off loopback the server answers nothing without the token.
+ */
+function withToken(html: string, token: string | undefined): string {
+  if (token === undefined) return html;
+  const query = `?token=${encodeURIComponent(token)}`;
+  return html.replace(/\b(src|href)="([\w.-]+\.(?:js|css))"/g, (_, attribute: string, file: string) => `${attribute}="${file}${query}"`);
+}
 
 export function isLoopback(host: string): boolean {
   return LOOPBACK.has(host) || host.startsWith("127.");
@@ -99,7 +113,8 @@ export async function startInspectServer(feed: InspectorFeed, options: InspectSe
       response.writeHead(404).end();
       return;
     }
-    response.writeHead(200, { "content-type": entry.type, "cache-control": "no-cache" }).end(await readFile(entry.file()));
+    const body = await readFile(entry.file());
+    response.writeHead(200, { "content-type": entry.type, "cache-control": "no-cache" }).end(url.pathname === "/" ? withToken(body.toString("utf8"), token) : body);
   }
 
   const sockets = new WebSocketServer({ noServer: true });

@@ -60,6 +60,10 @@ describe("the inspector server", () => {
     expect(page.status).toBe(200);
     expect(await page.text()).toContain("tsqmail inspector");
     expect((await fetch(new URL("msgpackr.js", url))).status).toBe(200);
+    // The page folds snapshots' context changes with the compiled context-fold.ts.
+    const fold = await fetch(new URL("context-fold.js", url));
+    expect(fold.headers.get("content-type")).toMatch(/^text\/javascript/);
+    expect(await fold.text()).toContain("export function foldContext");
     const chart = await fetch(new URL("chart/smtp-session.svg", url));
     expect(chart.headers.get("content-type")).toBe("image/svg+xml");
     expect(await chart.text()).toContain("<title>commands.reading</title>");
@@ -114,7 +118,16 @@ describe("the inspector server", () => {
     const base = `http://127.0.0.1:${server.port}/`;
     expect((await fetch(base)).status).toBe(403);
     expect((await fetch(`${base}?token=wrong`)).status).toBe(403);
-    expect((await fetch(`${base}?token=${token}`)).status).toBe(200);
+    const page = await fetch(`${base}?token=${token}`);
+    expect(page.status).toBe(200);
+    // The page's own scripts and style sheet are asked for with the token too, and served.
+    const assets = [...(await page.text()).matchAll(/\b(?:src|href)="([^"]+)"/g)].map((match) => match[1]!);
+    expect(assets.map((asset) => asset.replace(/\?.*/, "")).sort()).toEqual(["inspector.css", "inspector.js", "msgpackr.js"]);
+    for (const asset of assets) {
+      expect(asset).toBe(`${asset.replace(/\?.*/, "")}?token=${token}`);
+      expect((await fetch(`${base}${asset}`)).status).toBe(200);
+      expect((await fetch(`${base}${asset.replace(/\?.*/, "")}`)).status).toBe(403);
+    }
     await expect(new StreamClient(`ws://127.0.0.1:${server.port}/stream`).opened).rejects.toThrow(/403/);
     const allowed = new StreamClient(`ws://127.0.0.1:${server.port}/stream?token=${token}`);
     await allowed.opened;
