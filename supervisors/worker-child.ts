@@ -6,7 +6,7 @@
 
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
-import { Worker, type ResourceLimits } from "node:worker_threads";
+import { Worker, type ResourceLimits, type WorkerOptions } from "node:worker_threads";
 import { createInterface } from "node:readline";
 import type { Readable } from "node:stream";
 import type { ChildExit, RunningChild } from "./running-child.js";
@@ -28,20 +28,30 @@ const runningFromSource = import.meta.url.endsWith(".ts");
 const entry = new URL(`./worker-runtime${runningFromSource ? ".ts" : ".js"}`, import.meta.url);
 
 function newWorker(options: WorkerChildOptions): Worker {
-  const execArgv = workerExecArgv(process.execArgv);
   const common = {
     workerData: options.boot,
     env: { ...options.env },
-    ...(execArgv === undefined ? {} : { execArgv }),
     stdout: true,
     stderr: true,
     ...(options.resourceLimits === undefined ? {} : { resourceLimits: options.resourceLimits }),
   };
-  if (!runningFromSource) return new Worker(entry, common);
+  const execArgv = workerExecArgv(process.execArgv);
+  if (execArgv === undefined || execArgv.length === 0) return startWorker({ ...common, ...(execArgv === undefined ? {} : { execArgv }) });
+  try {
+    return startWorker({ ...common, execArgv });
+  } catch (error) {
+    // Node refuses per-process options in a worker's list, before starting it (worker-exec-argv.ts).
+    if ((error as NodeJS.ErrnoException).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw error;
+    return startWorker({ ...common, execArgv: [] });
+  }
+}
+
+function startWorker(options: WorkerOptions): Worker {
+  if (!runningFromSource) return new Worker(entry, options);
   // require.resolve finds tsx's CommonJS build; its ESM API sits beside it as index.mjs.
   const tsxApi = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
   const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { ...common, eval: true });
+  return new Worker(bootstrap, { ...options, eval: true });
 }
 
 function forwardLines(stream: Readable, onLine: (line: string) => void): void {

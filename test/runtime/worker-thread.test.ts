@@ -1,15 +1,19 @@
 // What a service's worker thread starts as: named after its service in the system's thread list
-// (supervisors/thread-name.ts), and without the host's module hooks (supervisors/worker-exec-argv.ts).
+// (supervisors/thread-name.ts), and without the host's module hooks (supervisors/worker-exec-argv.ts)
+// but with its other options, or with none when Node refuses them in a worker's list.
 
+import { execFile } from "node:child_process";
 import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { afterEach, describe, expect, it } from "vitest";
 import { createRuntime } from "../../src/runtime/runtime.js";
 import { workerExecArgv } from "../../supervisors/worker-exec-argv.js";
 import { logText, makeRoot, waitFor } from "./test-root.js";
 
 const THREAD_SERVICE = fileURLToPath(new URL("../fixtures/services/thread-service.ts", import.meta.url));
+const HOOKED_HOST = fileURLToPath(new URL("../fixtures/hooked-host.ts", import.meta.url));
 
 let cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -51,10 +55,29 @@ describe("a service's worker thread", () => {
   }, 60_000);
 });
 
+describe("a host started with module hooks", () => {
+  /** The execArgv the service's worker reports, under a real `node --import tsx` host with `options`. */
+  async function workerOptions(options: readonly string[]): Promise<string[]> {
+    const made = makeRoot([{ name: "hooked" }]);
+    cleanups.push(made.cleanup);
+    writeFileSync(join(made.root, "service", "hooked", "module"), `${THREAD_SERVICE}\n`);
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", ...options, HOOKED_HOST, made.root], { timeout: 60_000 });
+    return JSON.parse(/^hooked (.*)$/m.exec(stdout)![1]!) as string[];
+  }
+
+  it("gives its workers its other options, without the hooks", async () => {
+    expect(await workerOptions(["--no-deprecation", "--trace-warnings"])).toEqual(["--no-deprecation", "--trace-warnings"]);
+  }, 90_000);
+
+  it("gives them none when Node refuses one of those in a worker (a per-process option)", async () => {
+    expect(await workerOptions(["--no-deprecation", "--max-semi-space-size=4"])).toEqual([]);
+  }, 90_000);
+});
+
 describe("workerExecArgv", () => {
-  it("gives a host with module hooks, in any spelling, workers with no options", () => {
+  it("leaves out module hooks in any spelling, with their modules, and keeps the rest in order", () => {
     for (const hooks of [["--import", "tsx"], ["--require=./apm.cjs"], ["-r", "x.cjs"], ["--loader", "l.mjs"], ["--experimental-loader=e.mjs"]]) {
-      expect(workerExecArgv(["--max-old-space-size=512", ...hooks, "--no-warnings"])).toEqual([]);
+      expect(workerExecArgv(["--cpu-prof", ...hooks, "--no-warnings"])).toEqual(["--cpu-prof", "--no-warnings"]);
     }
   });
 
