@@ -65,7 +65,7 @@ async function main(): Promise<void> {
   const quick = process.argv.includes("--quick");
   const ROUNDS = quick ? 3 : 7;
   const SLICE_SECONDS = quick ? 1.5 : 3;
-  const WARMUP = quick ? 600 : 2000;
+  const WARMUP = quick ? 600 : 6000;
   // A slice of a few dozen messages (calibrated on a loaded machine) measures noise, not cost.
   const MIN_MESSAGES = quick ? 200 : 400;
   const SESSIONS = 20;
