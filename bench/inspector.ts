@@ -109,8 +109,8 @@ async function main(): Promise<void> {
     const queued: Record<string, { sent: number; queued: number }> = {};
     for (const [name, instance] of Object.entries(instances)) queued[name] = { sent: result.sent[name]!, queued: await tsqmailQueued(instance) };
 
-    // The process's CPU per slice, without the warm-up and calibration slices lib/rounds.ts runs first.
-    const processCpu = Object.fromEntries(Object.entries(processCpuPerMessage).map(([name, slices]) => [name, slices.slice(2)]));
+    // The process's CPU per slice of the rounds: the last ROUNDS, after the unmeasured ones lib/rounds.ts runs first.
+    const processCpu = Object.fromEntries(Object.entries(processCpuPerMessage).map(([name, slices]) => [name, slices.slice(-ROUNDS)]));
     const threadCpu = result.cpuPerMessage;
     // Ratios of neighbouring slices, as lib/rounds.ts takes them for msg/s: CPU per message too.
     const perRound = (series: Record<string, number[]>, name: string): number[] => series[name]!.map((value, round) => value / series.off![round]!);

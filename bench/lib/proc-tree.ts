@@ -12,13 +12,16 @@ export interface ProcStat {
   readonly ticks: number;
 }
 
+/** A /proc stat line's numeric field `n` (stat(5) numbering, from 1), and the command name. */
+export function statFields(text: string): { readonly name: string; field(n: number): number } {
+  // The command name may hold spaces and parentheses: fields are counted after its last ")".
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { name: text.slice(text.indexOf("(") + 1, text.lastIndexOf(")")), field: (n) => Number(fields[n - 3]) };
+}
+
 function readStat(pid: number): ProcStat | undefined {
   try {
-    const text = readFileSync(`/proc/${pid}/stat`, "utf8");
-    // The command name may hold spaces and parentheses: fields are counted after its last ")".
-    const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-    const field = (n: number): number => Number(fields[n - 3]);
-    const name = text.slice(text.indexOf("(") + 1, text.lastIndexOf(")"));
+    const { name, field } = statFields(readFileSync(`/proc/${pid}/stat`, "utf8"));
     return { pid, ppid: field(4), name, ticks: field(14) + field(15) + field(16) + field(17) };
   } catch {
     return undefined; // exited while we looked

@@ -5,15 +5,15 @@
 
 import { readdirSync, readFileSync } from "node:fs";
 import { TICKS_PER_SECOND } from "./cpu.js";
+import { statFields } from "./proc-tree.js";
 
 /** utime + stime in clock ticks of each live thread of this process, by thread id. */
 export function threadTicks(): Map<number, number> {
   const ticks = new Map<number, number>();
   for (const entry of readdirSync("/proc/self/task")) {
     try {
-      const text = readFileSync(`/proc/self/task/${entry}/stat`, "utf8");
-      const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-      ticks.set(Number(entry), Number(fields[11]) + Number(fields[12]));
+      const { field } = statFields(readFileSync(`/proc/self/task/${entry}/stat`, "utf8"));
+      ticks.set(Number(entry), field(14) + field(15)); // utime + stime
     } catch {
       // the thread ended while we looked
     }
