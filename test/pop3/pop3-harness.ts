@@ -26,8 +26,12 @@ export interface Pop3Root {
   readonly maildir: string;
   port(service: string): Promise<number>;
   log(service: string): string;
-  /** Delivers messages as lspawn does, then dates them 1 000, 999, … seconds ago, so they list in this order. */
-  deliver(...messages: string[]): Promise<void>;
+  /**
+   * Delivers messages as lspawn does, then dates them 1 000, 999, … seconds ago, so they list in
+   * this order. Returns their unique names (the UIDs) in that order: sorting the names would not
+   * give it, as the microseconds in a name are not zero-padded (M93000 sorts after M103000).
+   */
+  deliver(...messages: string[]): Promise<string[]>;
   /** `new/…` and `cur/…` names in the maildir, sorted. */
   files(): string[];
   /** Every inspection record so far as JSON (with `{ inspect: true }`; else empty). */
@@ -66,13 +70,16 @@ export async function startPop3(services: Readonly<Record<string, Readonly<Recor
     log: (service) => logText(root, service),
     port: (service) => listeningPort(root, service, 20_000),
     async deliver(...messages) {
+      const names: string[] = [];
       for (const message of messages) {
         const before = new Set(readdirSync(join(alice.maildir, "new")));
         await deliverMaildir(alice.maildir, "", Buffer.from(message, "latin1"));
         const name = readdirSync(join(alice.maildir, "new")).find((file) => !before.has(file))!;
         const when = Date.now() / 1000 - age--;
         utimesSync(join(alice.maildir, "new", name), when, when);
+        names.push(name);
       }
+      return names;
     },
     inspected: () => records.join("\n"),
     files() {
