@@ -16,6 +16,8 @@ export interface Coalescer {
   mark(key: string): Mark;
   /** Resolves when a run that began after the mark succeeded; rejects with the error of the run it joined. */
   after(mark: Mark): Promise<void>;
+  /** Whether a run that began after the mark has already succeeded (then `after` resolves at once). */
+  covered(mark: Mark): boolean;
 }
 
 interface KeyState {
@@ -51,13 +53,17 @@ export function createCoalescer(operation: (key: string) => Promise<void>): Coal
     return done;
   };
 
+  const covered = ({ key, startedBefore }: Mark): boolean => stateOf(key).lastSucceeded > startedBefore;
+
   return {
     mark(key) {
       return { key, startedBefore: stateOf(key).started };
     },
-    after({ key, startedBefore }) {
+    covered,
+    after(mark) {
+      const { key, startedBefore } = mark;
       const state = stateOf(key);
-      if (state.lastSucceeded > startedBefore) return Promise.resolve();
+      if (covered(mark)) return Promise.resolve();
       if (state.running !== undefined && state.running.seq > startedBefore) return state.running.done;
       // A queued run starts later than now, so it covers the change too.
       if (state.queued !== undefined) return state.queued;

@@ -3,6 +3,9 @@
 // and a close around every fsync. A handle is closed after IDLE_CLOSE_MS without an fsync; a
 // queue directory replaced by another at the same path within that time would be fsync'd through
 // the old handle, which is why the window is short. All calls go through the caller's SiteFs.
+// A change that must be durable only before some later step is marked with changedSoon: nobody
+// waits now, a covering fsync starts within the given time (one per directory, whatever the number
+// of changes), and the later step waits with durable(), usually finding it done.
 
 import { constants } from "node:fs";
 import type { FileHandle, SiteFs } from "../io/fs.js";
@@ -14,8 +17,12 @@ const IDLE_CLOSE_MS = 1000;
 export interface DirSyncer {
   /** Call right after a create, link or unlink in `dir` completed. */
   changed(dir: string): Mark;
+  /** As changed, and an fsync covering it starts within `withinMs` although nobody waits for it. */
+  changedSoon(dir: string, withinMs: number): Mark;
   /** Resolves when that change is durable; rejects if the fsync that would cover it failed. */
   durable(change: Mark): Promise<void>;
+  /** Whether that change is known to be durable already. */
+  isDurable(change: Mark): boolean;
   /** Unlinks `path` (in `dir`) if it is there and waits until the removal is durable; whether it was there. */
   unlinkDurably(path: string, dir: string): Promise<boolean>;
 }
@@ -45,9 +52,25 @@ export function createDirSyncer(fs: SiteFs): DirSyncer {
   };
 
   const coalescer = createCoalescer(syncDir);
+  // Per directory, the newest change marked by changedSoon while its timer runs.
+  const soon = new Map<string, Mark>();
   return {
     changed: (dir) => coalescer.mark(dir),
+    changedSoon(dir, withinMs) {
+      const change = coalescer.mark(dir);
+      if (!soon.has(dir)) {
+        setTimeout(() => {
+          const newest = soon.get(dir)!;
+          soon.delete(dir);
+          // A failed fsync is the waiter's to see: durable() runs another.
+          coalescer.after(newest).catch(() => undefined);
+        }, withinMs).unref();
+      }
+      soon.set(dir, change);
+      return change;
+    },
     durable: (change) => coalescer.after(change),
+    isDurable: (change) => coalescer.covered(change),
     async unlinkDurably(path, dir) {
       if (!(await unlinkIfPresent(fs, path))) return false;
       await coalescer.after(coalescer.mark(dir));

@@ -2,10 +2,10 @@
 // them in a separate program so that qmail-send never unlinks queue files itself; here the
 // separation is this module. Reads and writes pid/, intd/, todo/ and mess/ through
 // siteFs("clean"), fsyncing each directory it removed an entry from, so a removal the caller
-// acted on is not undone by a crash. The hot path's directory fsyncs (cleanTodo, removeMessage)
-// are coalesced, so concurrent messages share them.
+// acted on is not undone by a crash. On the hot path, when each removal must be durable follows
+// removal-order.ts: cleanTodo's before the mess file goes, which removeMessage waits for.
 //   cleanTodo       after preprocessing (info, local, remote written): intd/N, then todo/N
-//   removeMessage   qmail's "foop": the mess file, once send has removed every file referring to it
+//   removeMessage   qmail's "foop": the mess file, once every other name of N is durably gone
 //   purgeMessage    every file of message N, in an order that is safe at each step (qmaint --remove)
 //   sweepStale      the 36-hour cleanup of leftovers from injections that never committed
 // A file already gone is not an error: the step may have run before a crash.
@@ -15,6 +15,7 @@ import { siteFs } from "../io/fs.js";
 import { lstatIfPresent, unlinkIfPresent } from "../io/optional-files.js";
 import { createDirSyncer } from "./dir-sync.js";
 import { QUEUE_SPLIT, queueLayout, type QueueLayout } from "./queue-layout.js";
+import { othersDurablyGone, removedBeforeMess } from "./removal-order.js";
 
 const fs = siteFs("clean");
 
@@ -25,19 +26,21 @@ const dirSync = createDirSyncer(fs);
 
 export async function cleanTodo(queueDir: string, id: number): Promise<void> {
   const layout = queueLayout(queueDir);
-  // intd first: a crash in between leaves todo/N, which is simply preprocessed again.
-  await dirSync.unlinkDurably(layout.file("intd", id), layout.subdir("intd"));
-  await dirSync.unlinkDurably(layout.file("todo", id), layout.subdir("todo"));
+  // intd first: a worker that dies in between leaves todo/N, which is simply preprocessed again.
+  // A system crash may keep either removal without the other: an intd/N left alone is swept.
+  for (const name of ["intd", "todo"] as const) {
+    if (await unlinkIfPresent(fs, layout.file(name, id))) removedBeforeMess(layout, id, dirSync, layout.subdir(name));
+  }
 }
 
 /**
- * The end of a delivered message: its mess file. The caller (send) has already removed, durably
- * and in this order, todo/N and intd/N (cleanTodo, at preprocessing), the channel files, bounce/N
- * and info/N, so nothing refers to the file any more; intd/N is not looked for again.
+ * The end of a delivered message: its mess file. The caller (send) has already removed the channel
+ * files, bounce/N and info/N, and cleanTodo todo/N and intd/N; those removals are durable first.
  */
 export async function removeMessage(queueDir: string, id: number): Promise<void> {
   const layout = queueLayout(queueDir);
-  await dirSync.unlinkDurably(layout.file("mess", id), layout.splitDir("mess", id));
+  await othersDurablyGone(layout, id, dirSync);
+  await unlinkIfPresent(fs, layout.file("mess", id));
 }
 
 /** intd/N and mess/…/N, each directory fsync'd; the paths removed, relative to the queue. */

@@ -11,7 +11,7 @@ function controlled() {
       pending.push({ dir, finish: (error) => (error ? reject(error) : resolve()) });
     });
   const coalescer = createCoalescer(operation);
-  const sync = { changed: coalescer.mark, durable: coalescer.after };
+  const sync = { changed: coalescer.mark, durable: coalescer.after, isDurable: coalescer.covered };
   return { sync, pending };
 }
 
@@ -48,8 +48,10 @@ describe("createCoalescer", () => {
     pending[0]!.finish();
     await running;
     await tick();
+    expect([sync.isDurable(early), sync.isDurable(late)]).toEqual([true, false]);
     pending[1]!.finish();
     await other;
+    expect(sync.isDurable(late)).toBe(true);
     await sync.durable(late); // covered by fsync #2, which began after it
     expect(pending).toHaveLength(2);
   });

@@ -1,15 +1,20 @@
-// qmail-clean's duties on real queue files: cleanTodo, removeMessage (foop) and its refusal while
-// anything refers to the message, and sweepStale with files backdated by utimes.
+// qmail-clean's duties on real queue files: cleanTodo, removeMessage (foop) and when it may take
+// the mess file (watched and failed through the fault seam), and sweepStale with files backdated
+// by utimes.
 
 import { unlink, utimes, writeFile } from "node:fs/promises";
+import { existsSync } from "node:fs";
 import { afterEach, describe, expect, it } from "vitest";
+import { setFaultHook, systemError, type FaultPoint } from "../../src/io/faults.js";
 import { enqueue } from "../../src/queue/enqueue.js";
 import { cleanTodo, removeMessage, STALE_AFTER_MS, sweepStale } from "../../src/queue/queue-clean.js";
 import { queueLayout } from "../../src/queue/queue-layout.js";
+import { waitFor } from "../runtime/test-root.js";
 import { chunks, queueFiles, tempQueue, type TempQueue } from "./queue-fixture.js";
 
 let queue: TempQueue | undefined;
 afterEach(async () => {
+  setFaultHook(undefined);
   await queue?.remove();
   queue = undefined;
 });
@@ -21,6 +26,17 @@ async function queued(q: TempQueue): Promise<number> {
 }
 
 const backdate = (path: string, ms: number) => utimes(path, ms / 1000, ms / 1000);
+
+/** The directory fsyncs queue-clean makes from now on; those of `failing` fail with EIO. */
+function watchDirSyncs(failing?: string): string[] {
+  const synced: string[] = [];
+  setFaultHook((point: FaultPoint) => {
+    if (point.site !== "clean" || point.op !== "fsync" || point.path === undefined) return;
+    synced.push(point.path);
+    if (point.path === failing) throw systemError("EIO", point);
+  });
+  return synced;
+}
 
 describe("cleanTodo and removeMessage", () => {
   it("cleanTodo removes intd/N and todo/N; removeMessage then removes the mess file", async () => {
@@ -36,6 +52,46 @@ describe("cleanTodo and removeMessage", () => {
     await removeMessage(queue.queueDir, id);
     expect(await queueFiles(queue.queueDir)).toEqual([]);
     await removeMessage(queue.queueDir, id); // again after a crash: already gone, no error
+  });
+
+  it("cleanTodo's removals are made durable unasked, and removeMessage takes the mess file only once they are", async () => {
+    queue = await tempQueue();
+    const layout = queueLayout(queue.queueDir);
+    const id = await queued(queue);
+    const synced = watchDirSyncs(layout.subdir("todo"));
+    await cleanTodo(queue.queueDir, id);
+    // Nobody waits for them, yet both directories are fsync'd soon after (todo/'s fsync fails here).
+    await waitFor(() => synced.includes(layout.subdir("intd")) && synced.includes(layout.subdir("todo")), 5_000, "the fsyncs of intd/ and todo/");
+
+    // While the removal of todo/N is not durable, the mess file stays: a crash could bring todo/N
+    // back beside a new message that took the freed inode number.
+    await expect(removeMessage(queue.queueDir, id)).rejects.toThrow("EIO");
+    expect(existsSync(layout.file("mess", id))).toBe(true);
+    // It also fsync'd, once in this life, every directory an earlier life may have removed a name from.
+    const splitDirs = (["info", "local", "remote"] as const).map((name) => layout.splitDir(name, id));
+    await waitFor(() => [layout.subdir("bounce"), ...splitDirs].every((dir) => synced.includes(dir)), 5_000, "the fsyncs for earlier lives");
+
+    const seen = watchDirSyncs(); // todo/'s fsyncs succeed again
+    await removeMessage(queue.queueDir, id);
+    expect(existsSync(layout.file("mess", id))).toBe(false);
+    // Only todo/ again (the other fsyncs had succeeded); the mess file's own removal is not waited for.
+    expect(seen).toEqual([layout.subdir("todo")]);
+  });
+
+  it("removes mess files whose other names went in an earlier life of the worker after one fsync of each of their directories", async () => {
+    queue = await tempQueue();
+    const layout = queueLayout(queue.queueDir);
+    const ids = [await queued(queue), await queued(queue)];
+    for (const id of ids) {
+      await unlink(layout.file("todo", id));
+      await unlink(layout.file("intd", id));
+    }
+    const seen = watchDirSyncs();
+    for (const id of ids) await removeMessage(queue.queueDir, id);
+    expect(await queueFiles(queue.queueDir)).toEqual([]);
+    const dirs = new Set([layout.subdir("todo"), layout.subdir("intd"), layout.subdir("bounce")]);
+    for (const id of ids) for (const name of ["info", "local", "remote"] as const) dirs.add(layout.splitDir(name, id));
+    expect([...seen].sort()).toEqual([...dirs].sort());
   });
 });
 

@@ -2,14 +2,16 @@
 // bounce block is appended to bounce/N first (so a crash can repeat a block, never lose one),
 // then every success and permanent failure gets its done marker — the record's T byte, at its
 // offset, overwritten with D — and the file is fsync'd. A channel with nothing left (the pass
-// knows how many were pending) is unlinked instead, with no marks first: the durable unlink says
-// "all done" more strongly than any D byte, and a crash before it repeats the deliveries just as a
-// crash before the marks would (a duplicate the queue contract allows). Otherwise the channel's
-// mtime becomes the next try, which is how the schedule survives a restart.
+// knows how many were pending) is unlinked instead, with no marks first: the unlink says "all
+// done" more strongly than any D byte. It is durable within a tenth of a second and before the
+// message's mess file goes (queue/removal-order.ts); a crash before that repeats the deliveries
+// just as a crash before the marks would (a duplicate the queue contract allows). Otherwise the
+// channel's mtime becomes the next try, which is how the schedule survives a restart.
 
 import type { SiteFs } from "../../io/fs.js";
 import type { DirSyncer } from "../../queue/dir-sync.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
+import { removedBeforeMess } from "../../queue/removal-order.js";
 import type { MarkInput, MarkOutput } from "../../../machines/queue-entry.js";
 
 const DONE = Uint8Array.of(0x44);
@@ -32,7 +34,7 @@ export async function markDone(deps: DoneMarkerDeps, input: MarkInput): Promise<
   const remaining = input.pending - finished.length;
   if (remaining === 0) {
     await fs.unlink(path);
-    await deps.dirSync.durable(deps.dirSync.changed(layout.splitDir(input.channel, input.id)));
+    removedBeforeMess(layout, input.id, deps.dirSync, layout.splitDir(input.channel, input.id));
     return { remaining };
   }
   if (finished.length > 0) {

@@ -2,8 +2,9 @@
 // recipient failed permanently, is composed into a bounce (queue/bounce-message.ts) and injected
 // through the one enqueue module — or discarded when it would be a triple bounce — and only then
 // removed. Then info/N goes (the message no longer exists for send), `end msg N` is logged, and
-// qmail-clean's last step removes intd/N and the mess file. Every step is idempotent, so a crash
-// anywhere is finished by the next start; at worst a bounce is sent twice, never lost.
+// qmail-clean's last step removes the mess file once every other name of N is durably gone
+// (queue/removal-order.ts). Every step is idempotent, so a crash anywhere is finished by the next
+// start; at worst a bounce is sent twice, never lost.
 
 import { clock } from "../../../supervisors/clock.js";
 import type { SiteFs } from "../../io/fs.js";
@@ -13,6 +14,8 @@ import type { DirSyncer } from "../../queue/dir-sync.js";
 import { enqueue } from "../../queue/enqueue.js";
 import { removeMessage } from "../../queue/queue-clean.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
+import { removedBeforeMess } from "../../queue/removal-order.js";
+import { unlinkIfPresent } from "../../io/optional-files.js";
 import { readSender } from "./queue-files.js";
 import { sendLog } from "./send-log.js";
 
@@ -47,7 +50,7 @@ export async function sendBounce(deps: MessageEndDeps, id: number): Promise<void
 
 export async function finishMessage(deps: MessageEndDeps, id: number): Promise<void> {
   const { layout, dirSync } = deps;
-  await dirSync.unlinkDurably(layout.file("info", id), layout.splitDir("info", id));
+  if (await unlinkIfPresent(deps.fs, layout.file("info", id))) removedBeforeMess(layout, id, dirSync, layout.splitDir("info", id));
   deps.log(sendLog.end(id));
   await removeMessage(layout.queueDir, id);
 }
