@@ -125,7 +125,7 @@ export class ServiceHost {
         this.log.append(message.lines);
         return;
       case "inspection":
-        this.options.bus.publishBatch(message.batch);
+        this.options.bus.publishBatch(this.name, message.batch);
         return;
       case "app":
         // A message for a service that is not running goes back to its sender, which decides
@@ -165,6 +165,7 @@ export class ServiceHost {
       case "exit": {
         const { code, error } = event.exit;
         log.append([`tsqmail: ${this.name} exited with code ${code}`, ...(error === undefined ? [] : error.split("\n"))]);
+        this.options.bus.workerExited(this.name);
         this.publish("exit", { childId: event.childId, code, ...(error === undefined ? {} : { error }) });
         return;
       }

@@ -1,6 +1,7 @@
 // Records packed in a worker reach the main thread as one transferred buffer: the bus hands them
 // on packed to the inspector, decodes them only for object subscribers, and a page's message
-// made by joining their bytes decodes to the very records the worker made.
+// made by joining their bytes decodes to the very records the worker made. When a worker exits,
+// the bus ends the actors it left live.
 
 import { MessageChannel, receiveMessageOnPort } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
@@ -57,7 +58,7 @@ describe("packed inspection batches", () => {
     const bus = new InspectionBus((active) => changes.push(active));
     const packed: PackedRecord[] = [];
     const stopPacked = bus.subscribePacked((record) => packed.push(record));
-    bus.publishBatch(batch);
+    bus.publishBatch("smtpd", batch);
 
     expect(packed.map(({ kind, id, parent }) => ({ kind, id, parent }))).toEqual(
       records.map((r) => ({ kind: r.kind, id: "id" in r ? r.id : r.service, parent: r.kind === "actor" ? r.parent : undefined })),
@@ -68,7 +69,7 @@ describe("packed inspection batches", () => {
     const many = [...records, ...records, ...records];
     const objects: InspectionRecord[] = [];
     const stopObjects = bus.subscribe((record) => objects.push(record));
-    bus.publishBatch(postBatch(packAll(many)));
+    bus.publishBatch("smtpd", postBatch(packAll(many)));
     expect(objects).toEqual(many);
 
     // A supervisor's record, made in the main thread, is packed for the packed subscriber.
@@ -81,6 +82,35 @@ describe("packed inspection batches", () => {
     stopPacked();
     stopObjects();
     expect(changes).toEqual([true, false]);
+  });
+});
+
+describe("a worker's exit", () => {
+  it("ends the root actors its worker left live, once, and only that service's", () => {
+    const bus = new InspectionBus();
+    const seen: InspectionRecord[] = [];
+    bus.subscribe((record) => seen.push(record));
+    const pop3 = { at: base.at, service: "pop3d" };
+    bus.publishBatch(
+      "smtpd",
+      packAll([
+        { kind: "actor", ...base, id: "smtpd/conn/1", machine: "smtp-session" },
+        { kind: "actor", ...base, id: "smtpd/conn/1/check", parent: "smtpd/conn/1" },
+        { kind: "actor", ...base, id: "smtpd/conn/2", machine: "smtp-session" },
+        { kind: "actor-end", ...base, id: "smtpd/conn/2", status: "done" },
+        { kind: "actor", ...base, id: "smtpd/conn/3", machine: "smtp-session" },
+      ]),
+    );
+    bus.publishBatch("pop3d", packAll([{ kind: "actor", ...pop3, id: "pop3d/conn/1", machine: "pop3-session" }]));
+    seen.length = 0;
+
+    bus.workerExited("smtpd");
+    expect(seen.map((record) => (record.kind === "actor-end" ? [record.service, record.id, record.status, record.error] : record.kind))).toEqual([
+      ["smtpd", "smtpd/conn/1", "stopped", "worker exited"],
+      ["smtpd", "smtpd/conn/3", "stopped", "worker exited"],
+    ]);
+    bus.workerExited("smtpd"); // the restarted worker's actors are its own: nothing left of the old one
+    expect(seen).toHaveLength(2);
   });
 });
 

@@ -110,6 +110,29 @@ describe("the inspector server", () => {
     expect(secretsIn(stream.raw)).toEqual([]);
   });
 
+  it("a session whose worker is killed ends with it, in the stream and in a later page's journal", async () => {
+    const mail = await inspected({ port: 0 });
+    const url = mail.runtime.inspectorUrl()!.replace("http", "ws");
+    const stream = new StreamClient(`${url}stream`);
+    await stream.opened;
+    const client = new RawClient(await mail.smtpPort());
+    await client.replies(1);
+    await waitFor(() => sessionIds(stream.frames).length === 1, 10_000, "the session");
+    const [id] = sessionIds(stream.frames);
+
+    mail.runtime.svc("k", ["smtpd"]);
+    await client.untilClosed();
+    const endOf = (frames: readonly InspectorFrame[]) => frames.find((f) => f.kind === "actor-end" && f.id === id);
+    await waitFor(() => endOf(stream.frames) !== undefined, 10_000, "the killed session's end");
+    expect(endOf(stream.frames)).toMatchObject({ service: "smtpd", status: "stopped", error: "worker exited" });
+
+    const late = new StreamClient(`${url}stream`);
+    await late.opened;
+    await waitFor(() => endOf(late.frames) !== undefined, 5000, "the journalled end");
+    late.close();
+    stream.close();
+  });
+
   it("off loopback, every request needs the token", async () => {
     const server = await startInspectServer(new JournalFeed(), { port: 0, host: "0.0.0.0" });
     cleanups.push(() => server.close());
