@@ -36,6 +36,8 @@ export interface Pop3Root {
   files(): string[];
   /** Every inspection record so far as JSON (with `{ inspect: true }`; else empty). */
   inspected(): string;
+  /** svc's control letters to the runtime's services. */
+  svc(letters: string, services: readonly string[]): void;
 }
 
 export async function startPop3(services: Readonly<Record<string, Readonly<Record<string, string>>>>, options: { readonly inspect?: boolean } = {}): Promise<Pop3Root> {
@@ -82,6 +84,7 @@ export async function startPop3(services: Readonly<Record<string, Readonly<Recor
       return names;
     },
     inspected: () => records.join("\n"),
+    svc: (letters, services) => runtime.svc(letters, services),
     files() {
       return ["new", "cur"].flatMap((sub) => readdirSync(join(alice.maildir, sub)).map((name) => `${sub}/${name}`)).sort();
     },

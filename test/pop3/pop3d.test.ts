@@ -3,7 +3,7 @@
 // QUIT, new/ → cur/), the maildrop lock, SASL, APOP, and the STLS injection of security.md §1.2.
 
 import { createHash, createHmac } from "node:crypto";
-import { utimesSync, writeFileSync } from "node:fs";
+import { readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
@@ -120,6 +120,35 @@ describe("pop3d: qmail-pop3d's maildrop", () => {
     stubborn.destroy();
     holder.send("QUIT\r\n");
     await holder.untilClosed();
+  }, 60_000);
+
+  it("a killed pop3d leaves a lock its next worker takes over at once; pop3s's lock it leaves alone", async () => {
+    const pop = await startPop3({ pop3d: {} });
+    await pop.deliver("Subject: a\n\nx\n");
+    const holder = new RawPop3(await pop.port("pop3d"));
+    await login(holder);
+    const lock = join(pop.maildir, "pop3.lock");
+    expect(readFileSync(lock, "latin1")).toMatch(new RegExp(`^${process.pid} pop3d \\d+\n$`));
+
+    pop.svc("k", ["pop3d"]);
+    await holder.untilClosed();
+    const listening = (): string[] => [...pop.log("pop3d").matchAll(/listening on port (\d+)/g)].map((match) => match[1]!);
+    await waitFor(() => listening().length === 2, 20_000, "pop3d listening again");
+    const port = Number(listening()[1]);
+    expect(readFileSync(lock, "latin1")).toMatch(/ pop3d /); // still there: nobody released it
+    const next = new RawPop3(port);
+    await login(next);
+    expect(await next.command("STAT")).toBe("+OK 1 14\r\n");
+    next.send("QUIT\r\n");
+    await next.untilClosed();
+
+    // A lock of another service of this process may have a live session behind it: it holds.
+    writeFileSync(lock, `${process.pid} pop3s 1\n`);
+    const refused = new RawPop3(port);
+    await refused.until(/^\+OK .*\r\n/);
+    await refused.command("USER alice");
+    expect(await refused.command("PASS wonderland")).toBe("-ERR [IN-USE] maildrop already in use\r\n");
+    await refused.untilClosed();
   }, 60_000);
 
   it("a lock file without a pid holds the maildrop only while its writer may still be writing it", async () => {

@@ -4,11 +4,14 @@
 // the numbering is stable) — each message's size being its file size and its UID its name up to
 // the first `:`. Nothing changes on disk until `commit` (QUIT): deleted files are unlinked and the
 // rest of new/ is renamed to cur/NAME:2,.
-// One session per maildrop: `pop3.lock` in the maildir, created exclusively and holding the pid.
-// A live session's lock is touched every minute (one timer for all the worker's locks, not one per
-// session); a lock whose pid is gone, or untouched for three minutes (its worker died), is stale
-// and taken over. pop3d and pop3s share it, being threads of
-// one process, and so would two runtimes on one maildir.
+// One session per maildrop: `pop3.lock` in the maildir, created exclusively and holding the pid,
+// the service and the worker thread (`<pid> <service> <thread>`). A live session's lock is touched
+// every minute (one timer for all the worker's locks, not one per session); a lock whose pid is
+// gone, or untouched for three minutes (its worker died), is stale and taken over — and so at once
+// is one an earlier worker of the same service in this process left: a service runs one worker at
+// a time, so a lock of its with another thread's id has no session behind it (a killed pop3d's
+// users log in again as soon as it is back). pop3d and pop3s share the lock, being threads of one
+// process, and so would two runtimes on one maildir.
 // When the account is not the runtime's own (a root runtime serving a system account), the maildir
 // and its new/, cur/ must be real directories owned by the account and messages are opened with
 // O_NOFOLLOW and must be owned by it too, so a symbolic link cannot show another user's files.
@@ -56,14 +59,22 @@ function processAlive(pid: number): boolean {
   }
 }
 
-async function lockIsStale(path: string): Promise<boolean> {
+/** Who takes a lock: the service and its worker thread (the pid is the process's). */
+export interface LockOwner {
+  readonly service: string;
+  readonly thread: number;
+}
+
+async function lockIsStale(path: string, owner: LockOwner): Promise<boolean> {
   try {
     const [text, stats] = await Promise.all([fs.readFile(path), fs.stat(path)]);
     const age = clock.now() - stats.mtimeMs;
-    const pid = Number(text.toString("latin1").trim());
+    const [pidText = "", service, thread] = text.toString("latin1").trim().split(" ");
+    const pid = Number(pidText);
     // No pid (empty: a write that failed, or one still under way): stale once past the write's grace.
     // pid 0 would name our own process group, which is always "alive".
     if (!Number.isInteger(pid) || pid <= 0) return age > LOCK_WRITE_GRACE_MS;
+    if (pid === process.pid && service === owner.service && thread !== String(owner.thread)) return true;
     return !processAlive(pid) || age > LOCK_STALE_MS;
   } catch (error) {
     // Gone between our create and our look: free now.
@@ -72,12 +83,12 @@ async function lockIsStale(path: string): Promise<boolean> {
 }
 
 /** Takes the maildrop's lock; false when a live session holds it. */
-async function takeLock(path: string): Promise<boolean> {
+async function takeLock(path: string, owner: LockOwner): Promise<boolean> {
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       const fh = await fs.open(path, O_EXCL_CREATE, 0o600);
       try {
-        await fs.write(fh, Buffer.from(`${process.pid}\n`));
+        await fs.write(fh, Buffer.from(`${process.pid} ${owner.service} ${owner.thread}\n`));
       } catch (error) {
         // Ours but without a pid: leave no lock that would keep the maildrop for nobody.
         await fs.unlink(path).catch(() => {});
@@ -89,7 +100,7 @@ async function takeLock(path: string): Promise<boolean> {
     } catch (error) {
       if (errorCode(error) !== "EEXIST") throw error;
     }
-    if (!(await lockIsStale(path))) return false;
+    if (!(await lockIsStale(path, owner))) return false;
     await fs.unlink(path).catch(() => {});
   }
   return false;
@@ -139,7 +150,7 @@ export class Maildrop {
   }
 
   /** Locks, cleans tmp/ and lists the maildrop; the failure reply says why not. */
-  static async open(mailbox: Mailbox, ownUid: number): Promise<Maildrop | MaildropOpened & { kind: "failed" }> {
+  static async open(mailbox: Mailbox, ownUid: number, owner: LockOwner): Promise<Maildrop | MaildropOpened & { kind: "failed" }> {
     // Without the trailing slash, so lstat sees a symbolic link instead of following it.
     const dir = mailbox.maildir.replace(/\/+$/, "");
     const foreignUid = mailbox.uid === ownUid ? undefined : mailbox.uid;
@@ -150,7 +161,7 @@ export class Maildrop {
     } catch {
       return { kind: "failed", text: NO_MAILDIR };
     }
-    if (!(await takeLock(join(dir, LOCK_FILE)).catch(() => false))) return { kind: "failed", text: IN_USE };
+    if (!(await takeLock(join(dir, LOCK_FILE), owner).catch(() => false))) return { kind: "failed", text: IN_USE };
     try {
       await cleanTmp(dir);
       return new Maildrop(dir, await scan(dir), foreignUid);

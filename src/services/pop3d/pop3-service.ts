@@ -12,6 +12,7 @@
 
 import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
+import { threadId } from "node:worker_threads";
 import { fromPromise } from "xstate";
 import { pop3SessionMachine, splitPop3Line } from "../../../machines/pop3-session.js";
 import { responseLine } from "../../../machines/smtp-syntax.js";
@@ -38,6 +39,7 @@ const CONCURRENT_LOGIN_CHECKS = 2;
 export async function startPop3Service(context: ServiceContext, mode: Pop3Mode): Promise<ServiceHandlers> {
   const { root, service } = context;
   const ownUid = process.getuid?.() ?? 0;
+  const lockOwner = { service, thread: threadId };
   const login: LoginSettings = { root, site: service, ownUid, timeoutMs: CHECKPASSWORD_TIMEOUT_MS, queue: new LoginQueue(CONCURRENT_LOGIN_CHECKS), log: (line) => context.log(line) };
 
   /** What the provided effects need of one connection, by the machine's `connection` number. */
@@ -70,7 +72,7 @@ export async function startPop3Service(context: ServiceContext, mode: Pop3Mode):
         return checkLogin(login, env, credentials, timestamp);
       }),
       openMaildrop: fromPromise(async ({ input: { connection, mailbox } }) => {
-        const opened = await Maildrop.open(mailbox, ownUid);
+        const opened = await Maildrop.open(mailbox, ownUid, lockOwner);
         if (!(opened instanceof Maildrop)) return opened;
         const held = sessions.get(connection);
         // The connection ended while the maildrop was being listed: give it back at once.
