@@ -29,7 +29,7 @@ export async function cleanTodo(queueDir: string, id: number): Promise<void> {
   // intd first: a worker that dies in between leaves todo/N, which is simply preprocessed again.
   // A system crash may keep either removal without the other: an intd/N left alone is swept.
   for (const name of ["intd", "todo"] as const) {
-    if (await unlinkIfPresent(fs, layout.file(name, id))) removedBeforeMess(layout, id, dirSync, layout.subdir(name));
+    if (await unlinkIfPresent(fs, layout.file(name, id))) removedBeforeMess(layout, id, dirSync, name);
   }
 }
 
@@ -67,8 +67,7 @@ export async function purgeMessage(queueDir: string, id: number): Promise<string
   for (const name of ["todo", "local", "remote", "bounce", "info"] as const) {
     const path = layout.file(name, id);
     if (await unlinkIfPresent(fs, path)) {
-      const dir = name === "todo" || name === "bounce" ? layout.subdir(name) : layout.splitDir(name, id);
-      await fs.syncDir(dir);
+      await fs.syncDir(layout.dirOf(name, id));
       removed.push(relative(queueDir, path));
     }
   }

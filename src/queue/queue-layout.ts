@@ -44,6 +44,8 @@ export interface QueueLayout {
   splitDir(name: SplitDir, id: number): string;
   /** A message's file in any queue directory: mess/<id%23>/<id>, todo/<id>, … */
   file(name: SplitDir | Exclude<FlatDir, "pid">, id: number): string;
+  /** The directory that holds that file: mess/<id%23>, todo, … */
+  dirOf(name: SplitDir | Exclude<FlatDir, "pid">, id: number): string;
   pidFile(name: string): string;
   readonly trigger: string;
   readonly tcpto: string;
@@ -63,6 +65,7 @@ export function queueLayout(queueDir: string): QueueLayout {
     subdir,
     splitDir,
     file: (name, id) => (isSplit(name) ? `${base}/${name}/${id % QUEUE_SPLIT}/${id}` : `${base}/${name}/${id}`),
+    dirOf: (name, id) => (isSplit(name) ? splitDir(name, id) : subdir(name)),
     pidFile: (name) => `${base}/pid/${name}`,
     trigger: join(queueDir, "lock", "trigger"),
     tcpto: join(queueDir, "lock", "tcpto"),

@@ -11,7 +11,7 @@
 
 import type { Mark } from "./coalescer.js";
 import type { DirSyncer } from "./dir-sync.js";
-import type { QueueLayout } from "./queue-layout.js";
+import type { FlatDir, QueueLayout, SplitDir } from "./queue-layout.js";
 
 /**
  * How long a crash may still undo a removal. What that brings back is at worst repeated work:
@@ -19,6 +19,10 @@ import type { QueueLayout } from "./queue-layout.js";
  * the queue contract allows), info/N ends its message again.
  */
 export const DURABLE_WITHIN_MS = 100;
+
+/** The names a message has besides its mess file. */
+type OtherName = Exclude<SplitDir | FlatDir, "mess" | "pid">;
+const OTHER_NAMES: readonly OtherName[] = ["todo", "intd", "bounce", "info", "local", "remote"];
 
 interface Pending {
   readonly dirSync: DirSyncer;
@@ -34,15 +38,15 @@ const pending = new Map<string, Pending[]>();
 /** Per directory, one fsync started in this worker's life: it covers every earlier life's removals. */
 const syncedThisLife = new Map<string, Promise<void>>();
 
-/** Call right after a name of message `id` in `dir` was removed through `dirSync`'s file system. */
-export function removedBeforeMess(layout: QueueLayout, id: number, dirSync: DirSyncer, dir: string): void {
+/** Call right after `name` of message `id` was removed through `dirSync`'s file system. */
+export function removedBeforeMess(layout: QueueLayout, id: number, dirSync: DirSyncer, name: OtherName): void {
   for (const [key, entries] of pending) {
     if (!entries.every((entry) => entry.dirSync.isDurable(entry.mark))) break;
     pending.delete(key);
   }
   const key = layout.file("mess", id);
   const entries = pending.get(key) ?? [];
-  entries.push({ dirSync, mark: dirSync.changedSoon(dir, DURABLE_WITHIN_MS) });
+  entries.push({ dirSync, mark: dirSync.changedSoon(layout.dirOf(name, id), DURABLE_WITHIN_MS) });
   pending.set(key, entries);
 }
 
@@ -63,9 +67,8 @@ function syncedOnce(dirSync: DirSyncer, dir: string): Promise<void> {
  */
 export async function othersDurablyGone(layout: QueueLayout, id: number, dirSync: DirSyncer): Promise<void> {
   const key = layout.file("mess", id);
-  const dirs = [layout.subdir("todo"), layout.subdir("intd"), layout.subdir("bounce"), ...(["info", "local", "remote"] as const).map((name) => layout.splitDir(name, id))];
   // The fsyncs for earlier lives first: one that starts now covers this life's marks as well.
-  const earlier = dirs.map((dir) => syncedOnce(dirSync, dir));
+  const earlier = OTHER_NAMES.map((name) => syncedOnce(dirSync, layout.dirOf(name, id)));
   await Promise.all([...earlier, ...(pending.get(key) ?? []).map((entry) => entry.dirSync.durable(entry.mark))]);
   pending.delete(key);
 }

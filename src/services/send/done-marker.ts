@@ -34,7 +34,7 @@ export async function markDone(deps: DoneMarkerDeps, input: MarkInput): Promise<
   const remaining = input.pending - finished.length;
   if (remaining === 0) {
     await fs.unlink(path);
-    removedBeforeMess(layout, input.id, deps.dirSync, layout.splitDir(input.channel, input.id));
+    removedBeforeMess(layout, input.id, deps.dirSync, input.channel);
     return { remaining };
   }
   if (finished.length > 0) {

@@ -43,7 +43,7 @@ export async function quarantineMessage(
       throw error;
     }
     await dirSync.durable(dirSync.changed(target));
-    await dirSync.durable(dirSync.changed(name === "todo" || name === "bounce" || name === "intd" ? layout.subdir(name) : layout.splitDir(name, id)));
+    await dirSync.durable(dirSync.changed(layout.dirOf(name, id)));
   }
   deps.log(`warning: trouble with msg ${id}: ${escapeLogText(problem)}; moved to ${CORRUPT_DIR}/${id}`);
 }
