@@ -11,9 +11,9 @@
 // are tsqmail's stable actor ids; contexts and events are the bus's, so already redacted. The
 // protocol wants a snapshot's whole context, and records carry mostly the keys that changed:
 // each actor's context is folded (context-fold.ts) until its end (for a dead worker's actors, the
-// end the bus makes), for at most MAX_FOLDED actors. Actor ends and supervisor events have no place in the
-// protocol and are not sent. While the relay is unreachable the last MAX_DEFERRED events wait,
-// and the exporter reconnects every RETRY_MS.
+// end the bus makes), for at most MAX_FOLDED actors. Actor ends and supervisor events have no
+// place in the protocol and are not sent. While the relay is unreachable the last MAX_DEFERRED
+// events wait, and the exporter reconnects every RETRY_MS.
 
 import type { AnyStateMachine } from "xstate";
 import { WebSocket } from "ws";
