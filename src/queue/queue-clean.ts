@@ -16,6 +16,7 @@ import { lstatIfPresent, unlinkIfPresent } from "../io/optional-files.js";
 import { createDirSyncer } from "./dir-sync.js";
 import { QUEUE_SPLIT, queueLayout, type QueueLayout } from "./queue-layout.js";
 import { othersDurablyGone, removedBeforeMess } from "./removal-order.js";
+import { isOwnSpare, isSpare } from "./spare-files.js";
 
 const fs = siteFs("clean");
 
@@ -90,7 +91,8 @@ export interface SweepReport {
 
 /**
  * The periodic cleanup. `now` is epoch milliseconds. Removes:
- *   - pid/ files not accessed for 36 h (an injection that died before linking its mess file);
+ *   - pid/ files not accessed for 36 h (an injection that died before linking its mess file),
+ *     and at once the spare files an earlier life of send left there (spare-files.ts);
  *   - mess files not accessed for 36 h with neither info/N nor todo/N (an injection that died
  *     before committing), together with their intd/N, as qmail-send's scan does;
  *   - intd/N not modified for 36 h without todo/N: once todo/N is gone it is never read again.
@@ -104,6 +106,11 @@ export async function sweepStale(queueDir: string, now: number): Promise<SweepRe
 
   let pidRemoved = false;
   for (const name of await fs.readdir(layout.subdir("pid"))) {
+    if (isSpare(name)) {
+      // send's scratch, not an injection's leftover: an earlier life's goes quietly, at once.
+      if (!isOwnSpare(name) && (await unlinkIfPresent(fs, layout.pidFile(name)))) pidRemoved = true;
+      continue;
+    }
     const stat = await lstatIfPresent(fs, layout.pidFile(name));
     if (stat === undefined) continue;
     if (!stat.isFile()) problems.push({ path: `pid/${name}`, detail: "not a regular file" });

@@ -14,6 +14,7 @@ import { createQueue } from "../../src/queue/create-queue.js";
 import { createDirSyncer } from "../../src/queue/dir-sync.js";
 import { cleanTodo } from "../../src/queue/queue-clean.js";
 import { queueLayout } from "../../src/queue/queue-layout.js";
+import { createSpareFiles } from "../../src/queue/spare-files.js";
 import { markDone } from "../../src/services/send/done-marker.js";
 import { loadEntry } from "../../src/services/send/queue-files.js";
 import { domainSet } from "../../src/services/send/recipient-rewrite.js";
@@ -38,6 +39,7 @@ async function queueWithTodo(id: number, recipients: readonly string[]) {
     fs,
     dirSync: createDirSyncer(fs),
     layout,
+    spares: createSpareFiles(fs, layout),
     rewrite: () => ({ envnoathost: "here.test", percenthack: domainSet([]), locals: domainSet(["here.test"]), virtualdomains: new ConstMap() }),
     log: () => undefined,
     cleanTodo: (n: number) => cleanTodo(layout.queueDir, n),
@@ -79,7 +81,7 @@ describe("todo preprocessing", () => {
       { ...second!, status: "Z" as const, report: "" },
       { ...third!, status: "K" as const, report: "" },
     ];
-    const marked = await markDone({ fs, dirSync: deps.dirSync, layout, addBounceBlock: async () => undefined }, { id, channel: "local", results, nextTry: Date.now() + 60_000, pending: 3 });
+    const marked = await markDone({ fs, dirSync: deps.dirSync, layout, spares: deps.spares, addBounceBlock: async () => undefined }, { id, channel: "local", results, nextTry: Date.now() + 60_000, pending: 3 });
     expect(marked.remaining).toBe(1);
     expect((await loadEntry(fs, layout, id)).recipients.local).toEqual([second]);
   });

@@ -2,8 +2,8 @@
 // bounce block is appended to bounce/N first (so a crash can repeat a block, never lose one),
 // then every success and permanent failure gets its done marker — the record's T byte, at its
 // offset, overwritten with D — and the file is fsync'd. A channel with nothing left (the pass
-// knows how many were pending) is unlinked instead, with no marks first: the unlink says "all
-// done" more strongly than any D byte. It is durable within a tenth of a second and before the
+// knows how many were pending) is removed instead (kept as a spare, queue/spare-files.ts), with no
+// marks first: the removal says "all done" more strongly than any D byte. It is durable within a tenth of a second and before the
 // message's mess file goes (queue/removal-order.ts); a crash before that repeats the deliveries
 // just as a crash before the marks would (a duplicate the queue contract allows). Otherwise the
 // channel's mtime becomes the next try, which is how the schedule survives a restart.
@@ -12,6 +12,7 @@ import type { SiteFs } from "../../io/fs.js";
 import type { DirSyncer } from "../../queue/dir-sync.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
 import { removedBeforeMess } from "../../queue/removal-order.js";
+import type { SpareFiles } from "../../queue/spare-files.js";
 import type { MarkInput, MarkOutput } from "../../../machines/queue-entry.js";
 
 const DONE = Uint8Array.of(0x44);
@@ -20,6 +21,7 @@ export interface DoneMarkerDeps {
   readonly fs: SiteFs;
   readonly dirSync: DirSyncer;
   readonly layout: QueueLayout;
+  readonly spares: SpareFiles;
   /** Appends a permanent failure's block to bounce/N (vdomain prefix already stripped by the callee). */
   readonly addBounceBlock: (id: number, recipient: string, report: string) => Promise<void>;
 }
@@ -33,7 +35,7 @@ export async function markDone(deps: DoneMarkerDeps, input: MarkInput): Promise<
   const finished = input.results.filter((result) => result.status !== "Z");
   const remaining = input.pending - finished.length;
   if (remaining === 0) {
-    await fs.unlink(path);
+    await deps.spares.retire(path);
     removedBeforeMess(layout, input.id, deps.dirSync, input.channel);
     return { remaining };
   }

@@ -11,11 +11,11 @@ import type { SiteFs } from "../../io/fs.js";
 import { composeBounce, type BounceControl } from "../../queue/bounce-message.js";
 import { readBounceReport, removeBounceReport } from "../../queue/bounce-report.js";
 import type { DirSyncer } from "../../queue/dir-sync.js";
-import { unlinkIfPresent } from "../../io/optional-files.js";
 import { enqueue } from "../../queue/enqueue.js";
 import { removeMessage } from "../../queue/queue-clean.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
 import { removedBeforeMess } from "../../queue/removal-order.js";
+import type { SpareFiles } from "../../queue/spare-files.js";
 import { readSender } from "./queue-files.js";
 import { sendLog } from "./send-log.js";
 
@@ -23,6 +23,7 @@ export interface MessageEndDeps {
   readonly fs: SiteFs;
   readonly dirSync: DirSyncer;
   readonly layout: QueueLayout;
+  readonly spares: SpareFiles;
   readonly bounceControl: BounceControl;
   readonly log: (line: string) => void;
 }
@@ -50,7 +51,7 @@ export async function sendBounce(deps: MessageEndDeps, id: number): Promise<void
 
 export async function finishMessage(deps: MessageEndDeps, id: number): Promise<void> {
   const { layout, dirSync } = deps;
-  if (await unlinkIfPresent(deps.fs, layout.file("info", id))) removedBeforeMess(layout, id, dirSync, "info");
+  if (await deps.spares.retire(layout.file("info", id))) removedBeforeMess(layout, id, dirSync, "info");
   deps.log(sendLog.end(id));
   await removeMessage(layout.queueDir, id);
 }

@@ -33,6 +33,7 @@ import { appendBounceReport } from "../../queue/bounce-report.js";
 import { createQueue } from "../../queue/create-queue.js";
 import { createDirSyncer } from "../../queue/dir-sync.js";
 import { cleanTodo } from "../../queue/queue-clean.js";
+import { createSpareFiles } from "../../queue/spare-files.js";
 import { queueLayout } from "../../queue/queue-layout.js";
 import { rootPaths } from "../../root/paths.js";
 import { ActivationQueue, dormantUntil } from "./activation-queue.js";
@@ -74,6 +75,7 @@ const start: StartService = async (context) => {
   const layout = queueLayout(paths.queue);
   const fs = siteFs("send");
   const dirSync = createDirSyncer(fs);
+  const spares = createSpareFiles(fs, layout);
   const log = (line: string): void => context.log(line);
   const control = await loadControl(context.root);
   if (control.defaulted.has("locals") && control.defaulted.has("me")) throw new Error("alert: cannot start: unable to read locals or me");
@@ -92,7 +94,7 @@ const start: StartService = async (context) => {
     doublebouncehost: values.doublebouncehost ?? "doublebouncehost",
     doublebounceto: values.doublebounceto ?? "postmaster",
   };
-  const endDeps = { fs, dirSync, layout, bounceControl, log };
+  const endDeps = { fs, dirSync, layout, spares, bounceControl, log };
 
   // Passes and their marking are tracked so that a stop can let them write their done markers.
   const inFlight = new Set<Promise<unknown>>();
@@ -111,7 +113,7 @@ const start: StartService = async (context) => {
   const machine = queueEntryMachine.provide({
     actors: {
       preprocess: fromPromise<PreprocessOutcome, EntryRef>(({ input }) =>
-        preprocessTodo({ fs, dirSync, layout, rewrite: () => rewrite, log, cleanTodo: (id) => cleanTodo(layout.queueDir, id) }, input.id),
+        preprocessTodo({ fs, dirSync, layout, spares, rewrite: () => rewrite, log, cleanTodo: (id) => cleanTodo(layout.queueDir, id) }, input.id),
       ),
       loadEntry: fromPromise<LoadedEntry, EntryRef>(({ input }) => loadEntry(fs, layout, input.id)),
       awaitTurn: fromCallback<EventObject, AwaitTurnInput>(({ input, sendBack }) =>
@@ -130,6 +132,7 @@ const start: StartService = async (context) => {
               fs,
               dirSync,
               layout,
+              spares,
               addBounceBlock: (id, recipient, report) =>
                 appendBounceReport(layout.queueDir, id, stripVirtualPrefix(recipient, rewrite.virtualdomains), report),
             },

@@ -10,12 +10,12 @@
 // earlier, and either means "now"), so only info/N's mtime is asked for. Logs `new msg N` and
 // `info msg N: bytes …`. A todo or mess file that cannot be used throws CorruptQueueFile.
 
-import { constants } from "node:fs";
 import type { SiteFs } from "../../io/fs.js";
 import type { DirSyncer } from "../../queue/dir-sync.js";
 import { escapeLogText } from "../../queue/log-text.js";
 import { lstatIfPresent, readIfPresent, unlinkIfPresent } from "../../io/optional-files.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
+import type { SpareFiles } from "../../queue/spare-files.js";
 import type { Channel, PendingRecipient, PreprocessOutcome } from "../../../machines/queue-entry.js";
 import { CorruptQueueFile } from "./queue-files.js";
 import { rewriteRecipient, type RewriteControl } from "./recipient-rewrite.js";
@@ -24,6 +24,7 @@ export interface PreprocessDeps {
   readonly fs: SiteFs;
   readonly dirSync: DirSyncer;
   readonly layout: QueueLayout;
+  readonly spares: SpareFiles;
   readonly rewrite: () => RewriteControl;
   readonly log: (line: string) => void;
   /** qmail-clean's todo step: intd/N, then todo/N. */
@@ -69,11 +70,9 @@ function parseTodo(bytes: Buffer, id: number): TodoEnvelope {
   return { uid, pid, sender, recipients };
 }
 
-const O_CREATE_TRUNCATE = constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY;
-
 /** Writes and fsyncs a queue file, replacing what an interrupted run left. */
-async function writeQueueFile(fs: SiteFs, path: string, bytes: Uint8Array): Promise<void> {
-  const fh = await fs.open(path, O_CREATE_TRUNCATE, 0o600);
+async function writeQueueFile({ fs, spares }: PreprocessDeps, path: string, bytes: Uint8Array): Promise<void> {
+  const fh = await spares.openEmpty(path, 0o600);
   try {
     await fs.write(fh, bytes);
     await fs.sync(fh);
@@ -121,7 +120,7 @@ export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<
   }
 
   const info = layout.file("info", id);
-  await writeQueueFile(fs, info, Buffer.from(record("F", envelope.sender)));
+  await writeQueueFile(deps, info, Buffer.from(record("F", envelope.sender)));
   const birth = (await fs.lstat(info)).mtimeMs;
   deps.log(`new msg ${id}`);
   deps.log(`info msg ${id}: bytes ${mess.size} from <${escapeLogText(envelope.sender)}> qp ${envelope.pid} uid ${envelope.uid}`);
@@ -131,7 +130,7 @@ export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<
   for (const channel of CHANNELS) {
     if (channels[channel].length === 0) continue;
     const file = channelFile(channels[channel]);
-    await writeQueueFile(fs, layout.file(channel, id), file.bytes);
+    await writeQueueFile(deps, layout.file(channel, id), file.bytes);
     written.push(layout.splitDir(channel, id));
     nextTry[channel] = birth;
     recipients[channel] = file.recipients;

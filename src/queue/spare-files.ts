@@ -1,0 +1,66 @@
+// Spare files: the send service keeps the inodes of the queue files it retires (info/N and the
+// channel files) and writes its next ones into them, instead of unlinking one file and creating
+// another a moment later. A retired file is renamed to pid/spare.<pid>-<thread>.<n>; a new info/N
+// or channel file is a spare renamed into place and opened with O_TRUNC, or a new file when none
+// is at hand. Why: a create is the costliest call the queue makes on ext4, and on ext4 without a
+// journal it also steps over every inode freed in the last minute (the kernel keeps them unused
+// for that long when it cannot order their reuse), so each message's frees made every later
+// create slower. With spares, send neither frees nor creates an inode for a message it delivers:
+// the message's own mess, intd and delivered files are all that come and go.
+// A rename takes a name out of its directory just as an unlink does, so the removal order of
+// removal-order.ts is unchanged; where a spare lands needs no fsync: a crash that loses it leaves
+// at most a nameless inode for the file system's check, and a spare found in pid/ by a later life
+// is removed by the sweep (queue-clean.ts). Spares hold only what send wrote itself (the sender,
+// recipients) in the queue's own directory, truncated when they are used again.
+
+import { constants } from "node:fs";
+import { threadId } from "node:worker_threads";
+import type { FileHandle, SiteFs } from "../io/fs.js";
+import { isMissing } from "../io/optional-files.js";
+import type { QueueLayout } from "./queue-layout.js";
+
+const SPARE_PREFIX = "spare.";
+/** This worker's spares: the pid and thread id are those of no other live writer. */
+const ownPrefix = `${SPARE_PREFIX}${process.pid}-${threadId}.`;
+
+export const isSpare = (name: string): boolean => name.startsWith(SPARE_PREFIX);
+
+/** A spare file name of this worker's life (as opposed to an earlier one's). */
+export const isOwnSpare = (name: string): boolean => name.startsWith(ownPrefix);
+
+/** Enough to cover the files of the messages in flight at once; the rest are unlinked. */
+const CAPACITY = 256;
+
+const O_CREATE_TRUNCATE = constants.O_CREAT | constants.O_TRUNC | constants.O_WRONLY;
+
+export interface SpareFiles {
+  /** Removes the last name of a file: kept as a spare when there is room. Whether it was there. */
+  retire(path: string): Promise<boolean>;
+  /** Opens `path` for writing, empty: a spare renamed there when there is one, else created with `mode`. */
+  openEmpty(path: string, mode: number): Promise<FileHandle>;
+}
+
+export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
+  const spares: string[] = [];
+  let made = 0;
+  return {
+    async retire(path) {
+      const to = spares.length < CAPACITY ? layout.pidFile(`${ownPrefix}${++made}`) : undefined;
+      try {
+        if (to === undefined) await fs.unlink(path);
+        else await fs.rename(path, to);
+      } catch (error) {
+        if (isMissing(error)) return false;
+        throw error;
+      }
+      if (to !== undefined) spares.push(to);
+      return true;
+    },
+    async openEmpty(path, mode) {
+      const spare = spares.pop();
+      // A spare swept away meanwhile (qmaint, or the sweep of another process) is simply not used.
+      if (spare !== undefined) await fs.rename(spare, path).catch(() => undefined);
+      return fs.open(path, O_CREATE_TRUNCATE, mode);
+    },
+  };
+}

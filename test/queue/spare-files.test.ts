@@ -1,0 +1,92 @@
+// Spare files on a real queue directory: a retired file keeps its inode in pid/ and becomes the
+// next file written, empty; a spare that vanished is replaced by a new file; past its capacity a
+// retired file is unlinked; and the sweep removes an earlier life's spares, quietly, keeping this
+// life's.
+
+import { mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { siteFs } from "../../src/io/fs.js";
+import { createQueue } from "../../src/queue/create-queue.js";
+import { sweepStale } from "../../src/queue/queue-clean.js";
+import { queueLayout, type QueueLayout } from "../../src/queue/queue-layout.js";
+import { createSpareFiles } from "../../src/queue/spare-files.js";
+
+const roots: string[] = [];
+afterEach(async () => {
+  for (const root of roots.splice(0)) await rm(root, { recursive: true, force: true });
+});
+
+async function emptyQueue(): Promise<QueueLayout> {
+  const root = await mkdtemp(join(tmpdir(), "tsqmail-spares-"));
+  roots.push(root);
+  const layout = queueLayout(join(root, "queue"));
+  await createQueue(layout.queueDir);
+  return layout;
+}
+
+const fs = siteFs("send");
+
+describe("spare files", () => {
+  it("keep a retired file's inode in pid/ and give it to the next file, emptied", async () => {
+    const layout = await emptyQueue();
+    const spares = createSpareFiles(fs, layout);
+    const info = layout.file("info", 100);
+    await writeFile(info, "Fold-sender@far.test\0", { mode: 0o600 });
+    const inode = (await stat(info)).ino;
+
+    expect(await spares.retire(info)).toBe(true);
+    await expect(stat(info)).rejects.toMatchObject({ code: "ENOENT" });
+    const kept = await readdir(layout.subdir("pid"));
+    expect(kept).toHaveLength(1);
+    expect((await stat(layout.pidFile(kept[0]!))).ino).toBe(inode);
+
+    const local = layout.file("local", 200);
+    const fh = await spares.openEmpty(local, 0o600);
+    await fs.write(fh, Buffer.from("Tnew@here.test\0"));
+    await fs.close(fh);
+    expect((await stat(local)).ino).toBe(inode);
+    expect(await readFile(local, "latin1")).toBe("Tnew@here.test\0");
+    expect(await readdir(layout.subdir("pid"))).toEqual([]);
+  });
+
+  it("say a missing file was not there, and create a new file when the spare vanished", async () => {
+    const layout = await emptyQueue();
+    const spares = createSpareFiles(fs, layout);
+    expect(await spares.retire(layout.file("info", 7))).toBe(false);
+
+    await writeFile(layout.file("info", 8), "Fa@b\0");
+    expect(await spares.retire(layout.file("info", 8))).toBe(true);
+    for (const name of await readdir(layout.subdir("pid"))) await unlink(layout.pidFile(name)); // as a sweep elsewhere would
+    const fh = await spares.openEmpty(layout.file("info", 9), 0o600);
+    await fs.close(fh);
+    const made = await stat(layout.file("info", 9));
+    expect(made.size).toBe(0);
+    expect(made.mode & 0o777).toBe(0o600);
+  });
+
+  it("unlink what they have no room for", async () => {
+    const layout = await emptyQueue();
+    const spares = createSpareFiles(fs, layout);
+    const count = 257;
+    for (let id = 0; id < count; id++) await writeFile(layout.file("remote", id), "Tx@y\0");
+    for (let id = 0; id < count; id++) expect(await spares.retire(layout.file("remote", id))).toBe(true);
+    expect(await readdir(layout.subdir("pid"))).toHaveLength(256);
+    for (let id = 0; id < count; id++) await expect(stat(layout.file("remote", id))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("of an earlier life are swept at once and unreported; this life's stay", async () => {
+    const layout = await emptyQueue();
+    const spares = createSpareFiles(fs, layout);
+    await writeFile(layout.file("info", 3), "Fa@b\0");
+    await spares.retire(layout.file("info", 3));
+    const own = await readdir(layout.subdir("pid"));
+    await writeFile(layout.pidFile("spare.1-1.1"), "Tleft@behind.test\0");
+    await writeFile(layout.pidFile("4242.1700000000.1"), ""); // a young injection's pid file
+
+    const report = await sweepStale(layout.queueDir, Date.now());
+    expect(report.removed).toEqual([]);
+    expect((await readdir(layout.subdir("pid"))).sort()).toEqual([...own, "4242.1700000000.1"].sort());
+  });
+});
