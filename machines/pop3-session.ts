@@ -17,7 +17,7 @@
 // openMaildrop, retrieve, commitUpdate and startTls.
 
 import { assertEvent, assign, fromPromise, setup } from "xstate";
-import type { InputEvent } from "./smtp-session.js";
+import type { InputEvent } from "./line-input.js";
 import { decodeBase64, encodeBase64, parseCommand, plainCredentials, splitCommandLine, type Command, type SplitLine } from "./smtp-syntax.js";
 
 export interface Pop3SessionInput {

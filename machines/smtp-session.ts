@@ -21,7 +21,8 @@
 // checkPassword, checkSender and checkRecipient.
 
 import { assign, setup } from "xstate";
-import { decodeBase64, encodeBase64, parseAddress, parseCommand, plainCredentials, type Command, type Credentials, type SplitLine } from "./smtp-syntax.js";
+import type { InputEvent } from "./line-input.js";
+import { decodeBase64, encodeBase64, parseAddress, parseCommand, plainCredentials, type Command, type Credentials } from "./smtp-syntax.js";
 
 export type AuthMechanism = "LOGIN" | "PLAIN" | "CRAM-MD5";
 
@@ -60,32 +61,6 @@ export interface SmtpSessionInput {
     /** The name CRAM-MD5 challenges carry (control/me). */
     readonly challengeHost: string;
   };
-}
-
-/** A line from the client, or why there is none. */
-export type ReadResult =
-  | ({ readonly kind: "line" } & SplitLine)
-  | { readonly kind: "overlong" }
-  | { readonly kind: "timeout" }
-  | { readonly kind: "closed" };
-
-/** The answer to one `requestLine`: the line (split as the request asked), or why there is none. */
-export type InputEvent =
-  | ({ readonly type: "LINE" } & SplitLine)
-  | { readonly type: "OVERLONG" }
-  | { readonly type: "TIMEOUT" }
-  | { readonly type: "CLOSED" };
-
-// Shared, as the machine never changes an event: a read that has no line allocates nothing.
-const NO_LINE = {
-  overlong: { type: "OVERLONG" },
-  timeout: { type: "TIMEOUT" },
-  closed: { type: "CLOSED" },
-} as const satisfies Record<Exclude<ReadResult["kind"], "line">, InputEvent>;
-
-/** The event that answers a request with `result`. */
-export function inputEvent(result: ReadResult): InputEvent {
-  return result.kind === "line" ? { type: "LINE", text: result.text, ...(result.response === undefined ? {} : { response: result.response }) } : NO_LINE[result.kind];
 }
 
 export interface MessageInput {

@@ -5,7 +5,7 @@
 import { createActor, fromPromise, waitFor } from "xstate";
 import { describe, expect, it } from "vitest";
 import { pop3SessionMachine, type MaildropOpened, type Pop3SessionInput } from "../../machines/pop3-session.js";
-import { inputEvent, type ReadResult } from "../../machines/smtp-session.js";
+import { inputEvent, type ReadResult } from "../../machines/line-input.js";
 
 const INPUT: Pop3SessionInput = {
   connection: 1,

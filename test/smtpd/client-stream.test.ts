@@ -6,7 +6,7 @@
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { once } from "node:events";
 import { afterEach, describe, expect, it } from "vitest";
-import type { ReadResult } from "../../machines/smtp-session.js";
+import type { ReadResult } from "../../machines/line-input.js";
 import { ClientStream } from "../../src/services/smtpd/client-stream.js";
 import { waitFor } from "../runtime/test-root.js";
 

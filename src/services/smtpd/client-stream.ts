@@ -11,7 +11,7 @@ import type { Socket } from "node:net";
 import type { X509Certificate } from "node:crypto";
 import { TLSSocket, type SecureContext } from "node:tls";
 import type { AnyActorRef } from "xstate";
-import { inputEvent, type ReadResult } from "../../../machines/smtp-session.js";
+import { inputEvent, type ReadResult } from "../../../machines/line-input.js";
 import type { SplitLine } from "../../../machines/smtp-syntax.js";
 import { trustedClientDn } from "./client-certificate.js";
 import { sendIfActive } from "./session-answer.js";
