@@ -19,6 +19,7 @@ export type { InspectorOptions } from "./inspect/runtime-inspector.js";
 export { foldContext, type FoldedContext } from "./inspect/context-fold.js";
 export type { SuperviseStatus } from "../supervisors/supervise.js";
 export type { StartService, ServiceContext, ServiceHandlers } from "../supervisors/service-module.js";
+export { useRestingMemoryFlags } from "./runtime/resting-memory-flags.js";
 export { setFaultHook, type FaultHook, type FaultPoint } from "./io/faults.js";
 export { buildPlan, FAULT_KINDS, type FaultCounts, type FaultKind, type FaultPlan, type FaultRule, type ScheduledAction } from "./chaos/fault-plan.js";
 export type { RuntimeFaults } from "./chaos/runtime-faults.js";

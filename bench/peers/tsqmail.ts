@@ -5,14 +5,15 @@
 // lspawn and delivers to the virtual user BENCH_USER's Maildir; "relay" adds
 // send and rspawn and sends everything for RELAY_DOMAIN to a sink on loopback (smtproutes); "full"
 // runs every service `tsqmail init` sets up, as a real installation does.
-// Runs in this process (the services run in their own worker threads); `stop` stops the runtime
+// Runs in this process (the services run in their own worker threads), with the V8 flags
+// `tsqmail start` sets (src/runtime/resting-memory-flags.ts); `stop` stops the runtime
 // and removes the root. With `inspector`, the runtime runs with the inspector on (its page's
 // address is `inspectorUrl`), to measure what watching costs.
 
 import { mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createRuntime, type InspectorOptions } from "../../dist/src/index.js";
+import { createRuntime, useRestingMemoryFlags, type InspectorOptions } from "../../dist/src/index.js";
 import { addVirtualUser } from "../../dist/src/config/virtual-users.js";
 import { initRoot } from "../../dist/src/root/init.js";
 import { BUILTIN_SERVICES } from "../../dist/src/runtime/builtin-services.js";
@@ -77,6 +78,7 @@ export async function prepareRoot(port: number, mode: TsqmailMode, smtpdEnv: Rea
 
 export async function startTsqmail(port: number, mode: TsqmailMode, inspector?: InspectorOptions): Promise<TsqmailInstance> {
   const root = await prepareRoot(port, mode);
+  useRestingMemoryFlags();
   const runtime = createRuntime({ root, ...(inspector === undefined ? {} : { inspector }) });
   const stop = async (): Promise<void> => {
     await runtime.stop();

@@ -10,6 +10,7 @@ import { UsageError, type Command, type CliIo } from "../command.js";
 import { parseCommandArgs, rootOf, stringOption } from "../command-args.js";
 import { initRoot } from "../../root/init.js";
 import { createRuntime, type Runtime } from "../../runtime/runtime.js";
+import { useRestingMemoryFlags } from "../../runtime/resting-memory-flags.js";
 import { INIT_OPTIONS, initOptionsFrom } from "./init.js";
 import { INSPECT_OPTIONS, inspectAddress, withInspectDefault } from "../../inspect/inspect-args.js";
 
@@ -56,6 +57,7 @@ export const start: Command = {
       address === undefined && record === undefined && stately === undefined
         ? undefined
         : { ...address, ...(record === undefined ? {} : { record }), ...(stately === undefined ? {} : { stately }) };
+    useRestingMemoryFlags();
     const runtime = createRuntime({ root, logToStdout: log === "stdout", stdout: io.stdout, ...(inspector === undefined ? {} : { inspector }) });
     const release = handleSignals(runtime, io);
     try {
