@@ -12,6 +12,7 @@ import type { Readable } from "node:stream";
 import type { ChildExit, RunningChild } from "./running-child.js";
 import type { HostToWorker, WorkerBoot, WorkerToHost } from "./thread-protocol.js";
 import { workerExecArgv } from "./worker-exec-argv.js";
+import { ownModule, runningFromSource } from "./project-files.js";
 
 export interface WorkerChildOptions {
   readonly boot: WorkerBoot;
@@ -24,8 +25,7 @@ export interface WorkerChild extends RunningChild {
   post(message: HostToWorker, transfer?: readonly ArrayBuffer[]): void;
 }
 
-const runningFromSource = import.meta.url.endsWith(".ts");
-const entry = new URL(`./worker-runtime${runningFromSource ? ".ts" : ".js"}`, import.meta.url);
+const entry = ownModule("supervisors/worker-runtime");
 
 function newWorker(options: WorkerChildOptions): Worker {
   const common = {

@@ -1,13 +1,13 @@
-// Compiles dist/ once before the suite: the CLI tests run `tsqmail` as a real program, and its
-// worker threads load compiled JavaScript (Node 20 cannot load a .ts worker entry).
+// Builds dist/ once before the suite, as `npm run build` does: the CLI tests run `tsqmail` as a
+// real program, and its worker threads load compiled JavaScript (Node 20 cannot load a .ts worker
+// entry), bundled (scripts/bundle-workers.mjs).
 
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 
 export default function setup(): void {
   const root = fileURLToPath(new URL("..", import.meta.url));
-  execFileSync(process.execPath, [fileURLToPath(new URL("../node_modules/typescript/bin/tsc", import.meta.url)), "-p", "tsconfig.json"], {
-    cwd: root,
-    stdio: "inherit",
-  });
+  const run = (script: string, args: readonly string[]): void => void execFileSync(process.execPath, [fileURLToPath(new URL(script, import.meta.url)), ...args], { cwd: root, stdio: "inherit" });
+  run("../node_modules/typescript/bin/tsc", ["-p", "tsconfig.json"]);
+  run("../scripts/bundle-workers.mjs", []);
 }

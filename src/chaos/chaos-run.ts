@@ -11,6 +11,7 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { ownModule, runningFromSource } from "../../supervisors/project-files.js";
 import { addVirtualUser } from "../config/virtual-users.js";
 import { initRoot } from "../root/init.js";
 import { rootPaths } from "../root/paths.js";
@@ -49,7 +50,7 @@ const NET_SITES = ["smtpd", "rspawn", "pop3d"];
 const POP3_PAUSE_MS = 500;
 const CLIENTS = 3;
 
-const childScript = fileURLToPath(new URL(`./runtime-child${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url));
+const childScript = fileURLToPath(ownModule("src/chaos/runtime-child"));
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const root = mkdtempSync(join(tmpdir(), "tsqmail-chaos-"));
@@ -119,7 +120,7 @@ interface RuntimeProcess {
 }
 
 function startRuntime(root: string, onStats: (counts: Record<string, number>, rss: number) => void): RuntimeProcess {
-  const args = import.meta.url.endsWith(".ts") ? ["--import", "tsx", childScript, root] : [childScript, root];
+  const args = runningFromSource ? ["--import", "tsx", childScript, root] : [childScript, root];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe", "ipc"], serialization: "advanced" });
   let output = "";
   const keep = (chunk: Buffer): void => void (output = (output + chunk.toString()).slice(-4000));

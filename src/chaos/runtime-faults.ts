@@ -8,6 +8,7 @@
 // Counts add up what every thread injected, per kind, since the runtime started.
 
 import { clock } from "../../supervisors/clock.js";
+import { ownModule } from "../../supervisors/project-files.js";
 import type { WorkerHook } from "../../supervisors/thread-protocol.js";
 import { setFaultHook } from "../io/faults.js";
 import type { FaultCounts, FaultKind, FaultPlan } from "./fault-plan.js";
@@ -30,7 +31,7 @@ export interface RuntimeFaultsWiring extends RuntimeFaults {
   onReport(module: string, payload: unknown): void;
 }
 
-const hookModule = (name: string): string => new URL(`./${name}${import.meta.url.endsWith(".ts") ? ".ts" : ".js"}`, import.meta.url).href;
+const hookModule = (name: string): string => ownModule(`src/chaos/${name}`).href;
 const WORKER_MODULE = hookModule("worker-faults");
 const CLOCK_MODULE = hookModule("worker-clock");
 

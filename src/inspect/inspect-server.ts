@@ -14,6 +14,7 @@ import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
 import type { AddressInfo } from "node:net";
 import { WebSocketServer, type WebSocket } from "ws";
+import { packageFile } from "../../supervisors/project-files.js";
 import { joinFrames, type PackedFrame } from "./inspector-frame.js";
 import { machineSvg } from "./statechart.js";
 
@@ -44,11 +45,10 @@ const BATCH_MS = 50;
 // A page that cannot keep up is dropped rather than buffered without bound.
 const MAX_BUFFERED = 16 * 1024 * 1024;
 
-// The page is plain files, not compiled: from dist/ it is read from the package's src/.
-const PAGE_DIR = new URL(import.meta.url.endsWith(".ts") ? "./page/" : "../../../src/inspect/page/", import.meta.url);
-// The page folds snapshots' context changes with context-fold.ts, compiled: beside this module in
-// dist/, and in dist/ too when this runs from its source.
-const CONTEXT_FOLD = new URL(import.meta.url.endsWith(".ts") ? "../../dist/src/inspect/context-fold.js" : "./context-fold.js", import.meta.url);
+// The page is plain files, not compiled: read from the package's src/ whichever build runs.
+const PAGE_DIR = packageFile("src/inspect/page/");
+// The page folds snapshots' context changes with context-fold.ts, compiled: from dist/ always.
+const CONTEXT_FOLD = packageFile("dist/src/inspect/context-fold.js");
 const MSGPACKR_BROWSER = join(dirname(createRequire(import.meta.url).resolve("msgpackr")), "index.min.js");
 
 const STATIC: Readonly<Record<string, { file: () => string | URL; type: string }>> = {

@@ -6,10 +6,9 @@
 
 import { readdir } from "node:fs/promises";
 import { StateMachine, type AnyStateMachine, type AnyStateNode } from "xstate";
+import { ownExtension, ownPath } from "../../supervisors/project-files.js";
 
-const MACHINES_DIR = new URL("../../machines/", import.meta.url);
-// From the TypeScript sources (tests) the machines are .ts files; from dist/ .js.
-const EXTENSION = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
+const MACHINES_DIR = ownPath("machines/");
 
 let catalog: Promise<Map<string, AnyStateMachine>> | undefined;
 
@@ -17,7 +16,7 @@ let catalog: Promise<Map<string, AnyStateMachine>> | undefined;
 export function machineCatalog(): Promise<Map<string, AnyStateMachine>> {
   catalog ??= (async () => {
     const machines = new Map<string, AnyStateMachine>();
-    const files = (await readdir(MACHINES_DIR)).filter((file) => file.endsWith(EXTENSION) && !file.endsWith(".d.ts"));
+    const files = (await readdir(MACHINES_DIR)).filter((file) => file.endsWith(ownExtension) && !file.endsWith(".d.ts"));
     for (const file of files.sort()) {
       const module = (await import(new URL(file, MACHINES_DIR).href)) as Record<string, unknown>;
       for (const value of Object.values(module)) if (value instanceof StateMachine) machines.set(value.id, value);

@@ -4,6 +4,7 @@
 // A service directory's `module` file names one of these, or a module path.
 
 import type { ResourceLimits } from "node:worker_threads";
+import { ownModule } from "../../supervisors/project-files.js";
 import { ConfigError } from "../config/config-error.js";
 
 /** "queue": the delivery pipeline, started in order; "network": independent listeners. */
@@ -52,9 +53,6 @@ export const BUILTIN_SERVICES: readonly BuiltinService[] = [
   { name: "qmqpd", group: "network", port: 628, limits: QUIET_LIMITS },
 ];
 
-// From the TypeScript sources (tests) modules end in .ts; from dist/ in .js.
-const moduleExtension = import.meta.url.endsWith(".ts") ? ".ts" : ".js";
-
 export function findBuiltin(name: string): BuiltinService | undefined {
   return BUILTIN_SERVICES.find((service) => service.name === name);
 }
@@ -64,5 +62,5 @@ export function builtinModule(name: string, file: string): string {
     const known = BUILTIN_SERVICES.map((s) => s.name).join(", ") || "none yet";
     throw new ConfigError(file, 1, `unknown service '${name}' (built-in services: ${known}; or give a module path)`);
   }
-  return new URL(`../services/${name}/service${moduleExtension}`, import.meta.url).href;
+  return ownModule(`src/services/${name}/service`).href;
 }

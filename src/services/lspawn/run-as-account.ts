@@ -7,15 +7,13 @@
 
 import { fileURLToPath } from "node:url";
 import type { DeliveryFailure } from "../../../machines/local-delivery.js";
+import { ownModule, packageRoot, runningFromSource } from "../../../supervisors/project-files.js";
 import { siteChild } from "../../io/child.js";
 import type { AccountChildRequest } from "./account-child.js";
 import { soft } from "./delivery-failure.js";
 
 const child = siteChild("account");
-const fromSource = import.meta.url.endsWith(".ts");
-const entry = fileURLToPath(new URL(`./account-child${fromSource ? ".ts" : ".js"}`, import.meta.url));
-/** The package root: where `--import tsx` resolves. */
-const packageDir = fileURLToPath(new URL(fromSource ? "../../../" : "../../../../", import.meta.url));
+const entry = fileURLToPath(ownModule("src/services/lspawn/account-child"));
 
 export interface Account {
   readonly uid: number;
@@ -33,8 +31,9 @@ export function runAsAccount<T>(
   return new Promise((resolve, reject) => {
     let proc;
     try {
-      const args = fromSource ? ["--import", "tsx", entry] : [entry];
-      proc = child.spawn(process.execPath, args, { cwd: packageDir, env: { ...env, HOME: account.home }, uid: account.uid, gid: account.gid, stdio: ["pipe", "pipe", "pipe"] });
+      // From the package root, where `--import tsx` resolves.
+      const args = runningFromSource ? ["--import", "tsx", entry] : [entry];
+      proc = child.spawn(process.execPath, args, { cwd: packageRoot, env: { ...env, HOME: account.home }, uid: account.uid, gid: account.gid, stdio: ["pipe", "pipe", "pipe"] });
     } catch {
       reject(soft("Unable to run qmail-local. (#4.3.0)"));
       return;
