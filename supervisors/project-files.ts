@@ -1,6 +1,6 @@
 // Where the project's own files are. Modules that load other modules or files by path (worker
 // entries, service modules, child-process scripts, the inspector's page) find them from the
-// package root, not from their own URL: the worker bundles (scripts/bundle-workers.mjs) put code
+// package root, not from their own URL: the worker bundles (scripts/bundle.mjs) put code
 // that several workers share in dist/chunks/, where a module's own import.meta.url says nothing
 // about the layout around it. From the TypeScript sources (tests, tsx) modules are .ts files
 // under the root; otherwise the compiled .js files under dist/.
