@@ -4,7 +4,7 @@
 // Loaded from tsc's output, a worker held some 75 modules, each with its module record, source
 // text (comments included) and loader bookkeeping, and the whole of xstate and msgpackr; the main
 // thread held some 150 modules of Effect besides. Bundled, tree-shaken and stripped of comments
-// and blank space, `tsqmail start` at rest measured 143–150 MB RSS instead of 163
+// and blank space, `tsqmail start` at rest measured 150 MB RSS instead of 170–172
 // (docs/supervision.md, Memory at rest). Identifiers are kept, so stack traces still name their
 // functions; the source maps lead back to the TypeScript (`node --enable-source-maps`).
 // The embedding API (dist/src/index.js) stays tsc's output: it shares xstate and Effect with its
