@@ -12,9 +12,7 @@
 
 import { setFlagsFromString } from "node:v8";
 
-export const RESTING_MEMORY_FLAGS = ["--max-lazy"] as const;
-
-/** Sets RESTING_MEMORY_FLAGS for this process; workers started afterwards inherit them. */
+/** Sets the flag for this process; workers started afterwards inherit it. */
 export function useRestingMemoryFlags(): void {
-  for (const flag of RESTING_MEMORY_FLAGS) setFlagsFromString(flag);
+  setFlagsFromString("--max-lazy");
 }
