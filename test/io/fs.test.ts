@@ -1,8 +1,10 @@
 // The file-system seam (src/io/fs.ts) on real files: writes land whole and where asked, reads
 // report what they read, and a handle once closed fails every call with EBADF instead of reaching
-// the descriptor number the system hands to the next file opened.
+// the descriptor number the system hands to the next file opened. Calls that cannot wait for the
+// disk are made without libuv's thread pool: they complete while every pool thread is held up,
+// and the ones that may wait (fsync, large reads and writes) queue for a pool thread.
 
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { closeSync, openSync, read, readFileSync, rmSync, writeFileSync, writeSync, constants, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -56,5 +58,57 @@ describe("siteFs", () => {
     await expect(fs.open(join(base, "f"), O_EXCL_CREATE, 0o600)).rejects.toMatchObject({ code: "EEXIST" });
     await expect(fs.link(join(base, "f"), join(base, "f"))).rejects.toMatchObject({ code: "EEXIST" });
     await expect(fs.unlink(join(base, "nothing"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("reads whole files, small and large", async () => {
+    const base = fresh();
+    const small = Buffer.from("one line\n");
+    const large = Buffer.alloc(200_000, 0x62);
+    writeFileSync(join(base, "small"), small);
+    writeFileSync(join(base, "large"), large);
+    expect(await fs.readFile(join(base, "small"))).toEqual(small);
+    // Buffer.compare: vitest's deep equality takes a second over 200 000 bytes.
+    expect(Buffer.compare(await fs.readFile(join(base, "large")), large)).toBe(0);
+    await expect(fs.readFile(join(base, "missing"))).rejects.toMatchObject({ code: "ENOENT" });
+  });
+
+  it("makes its small calls while every thread of the pool is held up, and queues fsync and large writes for it", async () => {
+    const base = fresh();
+    // Each pool thread blocks in a read of a FIFO that nobody writes to until the end.
+    const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
+    const fifos: number[] = [];
+    for (let i = 0; i < poolSize; i++) {
+      await fs.mkfifo(join(base, `fifo${i}`), 0o600);
+      fifos.push(openSync(join(base, `fifo${i}`), constants.O_RDWR));
+    }
+    const held = fifos.map((fd) => new Promise<void>((resolve) => read(fd, Buffer.alloc(1), 0, 1, null, () => resolve())));
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      for (const fd of fifos) writeSync(fd, "x");
+    };
+    const deadline = setTimeout(release, 5000);
+    try {
+      const fh = await fs.open(join(base, "f"), O_EXCL_CREATE, 0o600);
+      const waiting = [fs.sync(fh).then(() => released), fs.write(fh, Buffer.alloc(100_000, 0x63), 0).then(() => released)];
+      await fs.write(fh, Buffer.from("small"));
+      expect((await fs.fstat(fh)).size).toBeGreaterThanOrEqual(5);
+      await fs.link(join(base, "f"), join(base, "g"));
+      await fs.rename(join(base, "g"), join(base, "h"));
+      expect((await fs.stat(join(base, "h"))).isFile()).toBe(true);
+      expect((await fs.readFile(join(base, "h"))).subarray(0, 5).toString()).toBe("small");
+      await fs.unlink(join(base, "h"));
+      expect(released).toBe(false);
+      release();
+      // Both waited for a pool thread, so they finished only once the pool was free again.
+      expect(await Promise.all(waiting)).toEqual([true, true]);
+      await fs.close(fh);
+      await Promise.all(held);
+    } finally {
+      clearTimeout(deadline);
+      release();
+      for (const fd of fifos) closeSync(fd);
+    }
   });
 });
