@@ -7,6 +7,7 @@
 // take turns in rounds (lib/rounds.ts); every figure is a median.
 // Usage: node --import tsx bench/accept.ts [--quick]
 
+import "./lib/runtime-thread-pool.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describeMachine, machineLine } from "./lib/machine.js";
 import { writeResults } from "./lib/results.js";

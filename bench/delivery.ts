@@ -8,6 +8,7 @@
 // (lib/rounds.ts); every figure is a median.
 // Usage: node --import tsx bench/delivery.ts [--quick]
 
+import "./lib/runtime-thread-pool.js";
 import { readdir } from "node:fs/promises";
 import { join } from "node:path";
 import { drainedRate } from "./lib/drain.js";

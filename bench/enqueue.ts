@@ -9,6 +9,7 @@
 // long-lived server's code and queue would be warm.
 // Usage: node --import tsx bench/enqueue.ts [--quick]
 
+import "./lib/runtime-thread-pool.js";
 import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";

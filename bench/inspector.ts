@@ -16,6 +16,7 @@
 // one. The goal (issue 11): off loses nothing measurable, on with a page attached < 10 %.
 // Usage: node --import tsx bench/inspector.ts [--quick]
 
+import "./lib/runtime-thread-pool.js";
 import { fork } from "node:child_process";
 import { once } from "node:events";
 import { WebSocket } from "ws";

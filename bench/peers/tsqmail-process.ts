@@ -12,7 +12,7 @@ import { killTree } from "../lib/proc-tree.js";
 import { serving, type Launched } from "../lib/launched.js";
 import { prepareRoot, type TsqmailMode } from "./tsqmail.js";
 
-const CLI = fileURLToPath(new URL("../../dist/src/cli/main.js", import.meta.url));
+const CLI = fileURLToPath(new URL("../../dist/src/cli/launch.cjs", import.meta.url));
 
 export interface TsqmailProcess extends Launched {
   readonly pid: number;

@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, describe, expect, it } from "vitest";
 import { waitFor } from "../runtime/test-root.js";
+// The built module, as `tsqmail` loads it (CommonJS, read before the pool starts).
+import { RUNTIME_THREAD_POOL_SIZE } from "../../dist/src/runtime/thread-pool.cjs";
 
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const compiledTestService = join(repo, "dist/test/fixtures/services/test-service.js");
@@ -62,7 +64,11 @@ describe("tsqmail start", () => {
     const shown = debian.match(new RegExp(`^${alpha}: up \\(pid (\\d+)\\) \\d+ seconds\\n$`));
     expect(shown).not.toBeNull();
     // The pid svstat shows is the tsqmail process hosting the service's thread.
-    expect(readFileSync(`/proc/${shown![1]}/cmdline`, "utf8")).toContain("dist/src/cli/main.js\0start");
+    expect(readFileSync(`/proc/${shown![1]}/cmdline`, "utf8")).toContain("dist/src/cli/launch.cjs\0start");
+    // The launcher sized libuv's pool before it started: its threads (named "node", as the main
+    // thread and V8's helpers are) number at least the runtime's pool size; Node's default is 4.
+    const taskNames = readdirSync(`/proc/${shown![1]}/task`).map((task) => readFileSync(`/proc/${shown![1]}/task/${task}/comm`, "utf8").trim());
+    expect(taskNames.filter((name) => name === "node").length).toBeGreaterThanOrEqual(RUNTIME_THREAD_POOL_SIZE);
     // Every service is up: the built-in ones `npm start` made, and the two added here.
     const lines = tsqmail("svstat").trimEnd().split("\n");
     expect(lines.map((line) => line.split(":")[0])).toEqual(expect.arrayContaining(["alpha", "beta"]));
