@@ -42,9 +42,17 @@ export function tempDir(prefix: string): { dir: string; remove: () => void } {
   return { dir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-/** Debian's svstat and ours, run in the same second so their ages must agree. */
+/**
+ * Debian's svstat and ours, run in the same second so their ages must agree. svstat reads the
+ * time with time(2), which glibc serves from the kernel's coarse clock: for up to a tick after a
+ * second begins it still says the second before. So svstat is not started in a second's first
+ * COARSE_LAG_MS.
+ */
 export async function svstatBoth(dir: string): Promise<{ debian: string; ours: string; nowMs: number }> {
+  const COARSE_LAG_MS = 50;
   for (let attempt = 0; attempt < 5; attempt += 1) {
+    const intoSecond = Date.now() % 1000;
+    if (intoSecond < COARSE_LAG_MS) await new Promise((resolve) => setTimeout(resolve, COARSE_LAG_MS - intoSecond));
     const before = Date.now();
     const debian = await runTool("svstat", [dir]);
     if (Math.floor(Date.now() / 1000) === Math.floor(before / 1000)) {
