@@ -4,7 +4,7 @@
 //   1. create pid/<pid>.<time>.<seq> exclusively (9 names tried → 63); its inode is the message
 //      number N (fstat fails → 63)
 //   2. link it to mess/<N%23>/N (→ 64), unlink the pid file (→ 63)
-//   3. meanwhile: write the Received line and the body (→ 53; a body read error → 54)
+//   3. write the Received line and the body (→ 53; a body read error → 54)
 //   4. create intd/N exclusively (→ 65), take the envelope, write u<uid>\0p<pid>\0F…\0T…\0 (→ 53);
 //      then fsync the mess file, the mess subdirectory and intd/N, all three at once (→ 53)
 //   5. link intd/N to todo/N — the commit (→ 66) — and fsync todo/ (→ 66, see below)
@@ -109,13 +109,10 @@ export async function writeToQueue(
     await step(QueueExit.messFile, () => fs.link(pidFile.path, messPath));
     made.push({ fh: messFh, path: messPath });
     const messEntry = dirSync.changed(layout.splitDir("mess", id));
-    // The pid name is not needed any more: drop it while the body is copied, but report its
-    // failure (63) first, as qmail-queue, which unlinks before writing, would.
-    const pidUnlinked = step(QueueExit.pidFile, () => fs.unlink(pidFile.path));
-    pidUnlinked.catch(() => undefined); // awaited below, after the copy
+    // The pid name is not needed any more; qmail-queue, too, unlinks it before writing.
+    await step(QueueExit.pidFile, () => fs.unlink(pidFile.path));
     const head = Buffer.from(receivedLine(process.pid, opts.invokedBy, startedAt), "latin1");
     const copied = await copyMessage(fs, messFh, head, message);
-    await pidUnlinked;
     if (copied !== "copied") throw new StepFailed(copied === "read-error" ? QueueExit.readError : QueueExit.writeError);
     const intdPath = layout.file("intd", id);
     const intdFh = await step(QueueExit.intdFile, () => fs.open(intdPath, O_EXCL_CREATE, QUEUE_FILE_MODE));
