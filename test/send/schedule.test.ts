@@ -56,6 +56,8 @@ describe("send: schedule", () => {
     // The bounce waits in the queue (its recipient defers too): read it there.
     await waitFor(() => queuedIds(made.queueDir).length === 1, 10_000, "bounce queued");
     const bounceId = queuedIds(made.queueDir)[0]!;
+    // info/N is named before it is written: send logs "info msg N" once it is.
+    await waitFor(() => sendLog().includes(`info msg ${bounceId}:`), 10_000, "the bounce's info file");
     const text = readFileSync(queueLayout(made.queueDir).file("mess", bounceId), "utf8");
     expect(text).toContain("Subject: failure notice\n");
     expect(text).toContain("<soft-x@example.test>:\nTemporary failure (fake).\nTry again later.\nI'm not going to try again; this message has been in the queue too long.\n");
