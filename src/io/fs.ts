@@ -3,17 +3,21 @@
 // fail exactly the calls of one site. The operations are the durable-write vocabulary tsqmail
 // needs: exclusive create, full writes, fsync of files and of directories, link, rename.
 //
-// Every operation returns a promise, but only those that may wait for the disk go through libuv's
-// thread pool: fsync of files and directories, reads and writes of more than SMALL_IO bytes (a
-// large write may be held back until dirty pages reach the disk), and the calls whose size has no
-// bound (readdir; readFile of a large file). The rest — open, close, link, rename, unlink, stat,
-// small reads and writes, which meet the page cache — are system calls of a few microseconds,
-// made synchronously, as qmail's programs make them. A trip through the pool costs more than the
-// call itself: about 25 µs of CPU on this Node (a lock, a wake-up of a pool thread, an eventfd
-// write back and a wake-up of the loop) against 8 to 12 µs for the call, so nine calls of a queue
-// file's life took 300 µs through the pool and 100 made directly; a message crosses some thirty
-// of them between smtpd, send and lspawn. A thread is held up by such a call only as long as the
-// kernel takes for it, which is what a qmail program waits too.
+// Every operation returns a promise, but only those that may wait for the disk or burn long in the
+// kernel go through libuv's thread pool: fsync of files and directories, reads and writes of more
+// than SMALL_IO bytes (a large write may be held back until dirty pages reach the disk), the calls
+// whose size has no bound (readdir; readFile of a large file), and exclusive creates. The rest —
+// open of an existing file, close, link, rename, unlink, stat, small reads and writes, which meet
+// the page cache — are system calls of a few microseconds, made synchronously, as qmail's programs
+// make them. A trip through the pool costs more than the call itself: about 25 µs of CPU on this
+// Node (a lock, a wake-up of a pool thread, an eventfd write back and a wake-up of the loop)
+// against 8 to 12 µs for the call, so nine calls of a queue file's life took 300 µs through the
+// pool and 100 made directly; a message crosses some thirty of them between smtpd, send and
+// lspawn. An exclusive create is the exception: it makes an inode, and ext4 without a journal
+// steps past every inode of the block group freed in the last minutes, checking each one's
+// deletion time. Measured on this machine's root disk, that was 300 µs to 1.5 ms of kernel time
+// a create and half of smtpd's thread; in the pool it runs beside the thread that asked
+// (docs/queue.md, "File calls and the thread pool").
 // Where the pool is used, it is through Node's callback API, each call wrapped in one promise:
 // fs/promises costs two to three times the CPU per call in Node 20. An open file is a `FileHandle`
 // that remembers being closed: a call on it afterwards fails with EBADF, as on a closed
@@ -107,6 +111,11 @@ const SMALL_IO = 64 * 1024;
 
 export const O_EXCL_CREATE = constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY;
 
+/** An exclusive create always makes a new inode (see the head comment for why that is pooled). */
+function createsInode(flags: string | number): boolean {
+  return typeof flags === "number" ? (flags & constants.O_EXCL) !== 0 : flags.includes("x");
+}
+
 export function siteFs(site: string): SiteFs {
   const at = (op: string, path?: string): void =>
     faultPoint(path === undefined ? { seam: "fs", site, op } : { seam: "fs", site, op, path });
@@ -114,7 +123,8 @@ export function siteFs(site: string): SiteFs {
     site,
     async open(path, flags, mode) {
       at("open", path);
-      return new OpenFile(fs.openSync(path, flags, mode ?? 0o666));
+      if (!createsInode(flags)) return new OpenFile(fs.openSync(path, flags, mode ?? 0o666));
+      return new OpenFile(await call<number>((opened) => fs.open(path, flags, mode ?? 0o666, opened)));
     },
     async read(fh, buffer, position) {
       at("read");

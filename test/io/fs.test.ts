@@ -2,7 +2,8 @@
 // report what they read, and a handle once closed fails every call with EBADF instead of reaching
 // the descriptor number the system hands to the next file opened. Calls that cannot wait for the
 // disk are made without libuv's thread pool: they complete while every pool thread is held up,
-// and the ones that may wait (fsync, large reads and writes) queue for a pool thread.
+// and the ones that may wait (fsync, large reads and writes, exclusive creates) queue for a pool
+// thread.
 
 import { closeSync, openSync, read, readFileSync, rmSync, writeFileSync, writeSync, constants, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -72,8 +73,9 @@ describe("siteFs", () => {
     await expect(fs.readFile(join(base, "missing"))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
-  it("makes its small calls while every thread of the pool is held up, and queues fsync and large writes for it", async () => {
+  it("makes its small calls while every thread of the pool is held up, and queues fsync, large writes and exclusive creates for it", async () => {
     const base = fresh();
+    writeFileSync(join(base, "f"), "");
     // Each pool thread blocks in a read of a FIFO that nobody writes to until the end.
     const poolSize = Number(process.env.UV_THREADPOOL_SIZE ?? 4);
     const fifos: number[] = [];
@@ -90,8 +92,13 @@ describe("siteFs", () => {
     };
     const deadline = setTimeout(release, 5000);
     try {
-      const fh = await fs.open(join(base, "f"), O_EXCL_CREATE, 0o600);
-      const waiting = [fs.sync(fh).then(() => released), fs.write(fh, Buffer.alloc(100_000, 0x63), 0).then(() => released)];
+      const fh = await fs.open(join(base, "f"), "r+");
+      const created = fs.open(join(base, "new"), O_EXCL_CREATE, 0o600);
+      const waiting = [
+        fs.sync(fh).then(() => released),
+        fs.write(fh, Buffer.alloc(100_000, 0x63), 0).then(() => released),
+        created.then(() => released),
+      ];
       await fs.write(fh, Buffer.from("small"));
       expect((await fs.fstat(fh)).size).toBeGreaterThanOrEqual(5);
       await fs.link(join(base, "f"), join(base, "g"));
@@ -101,9 +108,10 @@ describe("siteFs", () => {
       await fs.unlink(join(base, "h"));
       expect(released).toBe(false);
       release();
-      // Both waited for a pool thread, so they finished only once the pool was free again.
-      expect(await Promise.all(waiting)).toEqual([true, true]);
+      // Each waited for a pool thread, so it finished only once the pool was free again.
+      expect(await Promise.all(waiting)).toEqual([true, true, true]);
       await fs.close(fh);
+      await fs.close(await created);
       await Promise.all(held);
     } finally {
       clearTimeout(deadline);
