@@ -29,7 +29,7 @@ async function emptyQueue(): Promise<QueueLayout> {
 const fs = siteFs("send");
 
 describe("spare files", () => {
-  it("keep a retired file's inode in pid/ and give it to the next file, emptied", async () => {
+  it("keep a retired file's inode in pid/ and give it to the next file, holding only the new bytes", async () => {
     const layout = await emptyQueue();
     const spares = createSpareFiles(fs, layout);
     const info = layout.file("info", 100);
@@ -43,11 +43,11 @@ describe("spare files", () => {
     expect((await stat(layout.pidFile(kept[0]!))).ino).toBe(inode);
 
     const local = layout.file("local", 200);
-    const fh = await spares.openEmpty(local, 0o600);
-    await fs.write(fh, Buffer.from("Tnew@here.test\0"));
+    const fh = await spares.rewrite(local, Buffer.from("Tnew@h.test\0"), 0o600);
     await fs.close(fh);
     expect((await stat(local)).ino).toBe(inode);
-    expect(await readFile(local, "latin1")).toBe("Tnew@here.test\0");
+    // Shorter than what the spare held: nothing of the old sender is left after the new bytes.
+    expect(await readFile(local, "latin1")).toBe("Tnew@h.test\0");
     expect(await readdir(layout.subdir("pid"))).toEqual([]);
   });
 
@@ -59,10 +59,10 @@ describe("spare files", () => {
     await writeFile(layout.file("info", 8), "Fa@b\0");
     expect(await spares.retire(layout.file("info", 8))).toBe(true);
     for (const name of await readdir(layout.subdir("pid"))) await unlink(layout.pidFile(name)); // as a sweep elsewhere would
-    const fh = await spares.openEmpty(layout.file("info", 9), 0o600);
+    const fh = await spares.rewrite(layout.file("info", 9), Buffer.from("Fc@d\0"), 0o600);
     await fs.close(fh);
     const made = await stat(layout.file("info", 9));
-    expect(made.size).toBe(0);
+    expect(await readFile(layout.file("info", 9), "latin1")).toBe("Fc@d\0");
     expect(made.mode & 0o777).toBe(0o600);
   });
 

@@ -2,7 +2,7 @@
 // info/N (`F<sender>\0`; its mtime is the message's birth) plus local/N and remote/N (`T<rcpt>\0`
 // per recipient, after rewriting), every file fsync'd and its directory entry made durable before
 // todo/N and intd/N are removed. A crash at any point leaves todo/N to be preprocessed again from
-// scratch: the files are written with O_TRUNC over whatever an interrupted run left, and a channel
+// scratch: the files are written over whatever an interrupted run left and cut to length, and a channel
 // file this run does not write is unlinked first (an entry always starts here, so a half-written
 // info/N next to todo/N is never mistaken for a preprocessed message). Returns what it wrote —
 // birth (info/N's mtime), sender, each channel's recipients and their records' offsets — so the
@@ -72,9 +72,8 @@ function parseTodo(bytes: Buffer, id: number): TodoEnvelope {
 
 /** Writes and fsyncs a queue file, replacing what an interrupted run left. */
 async function writeQueueFile({ fs, spares }: PreprocessDeps, path: string, bytes: Uint8Array): Promise<void> {
-  const fh = await spares.openEmpty(path, 0o600);
+  const fh = await spares.rewrite(path, bytes, 0o600);
   try {
-    await fs.write(fh, bytes);
     await fs.sync(fh);
   } finally {
     await fs.close(fh);
