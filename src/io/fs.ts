@@ -16,8 +16,8 @@
 // lspawn. An exclusive create is the exception: it makes an inode, and ext4 without a journal
 // steps past every inode of the block group freed in the last minutes, checking each one's
 // deletion time. Measured on this machine's root disk, that was 300 µs to 1.5 ms of kernel time
-// a create and half of smtpd's thread; in the pool it runs beside the thread that asked
-// (docs/queue.md, "File calls and the thread pool").
+// a create and about half of smtpd's thread; in the pool it runs beside the thread that asked
+// (docs/queue.md, "Exclusive creates").
 // Where the pool is used, it is through Node's callback API, each call wrapped in one promise:
 // fs/promises costs two to three times the CPU per call in Node 20. An open file is a `FileHandle`
 // that remembers being closed: a call on it afterwards fails with EBADF, as on a closed

@@ -2,11 +2,12 @@
 // channel files) and writes its next ones into them, instead of unlinking one file and creating
 // another a moment later. A retired file is renamed to pid/spare.<pid>-<thread>.<n>; a new info/N
 // or channel file is a spare renamed into place, its bytes written over the old ones and the file
-// cut to their length, or a new file when none is at hand. Why: a create is the costliest call the queue makes on ext4, and on ext4 without a
-// journal it also steps over every inode freed in the last minute (the kernel keeps them unused
-// for that long when it cannot order their reuse), so each message's frees made every later
-// create slower. With spares, send neither frees nor creates an inode for a message it delivers:
-// the message's own mess, intd and delivered files are all that come and go.
+// cut to their length, or a new file when none is at hand. Why: a create is the costliest call
+// the queue makes on ext4, and on ext4 without a journal it also steps over every inode freed in
+// the last minute (the kernel keeps them unused for that long when it cannot order their reuse),
+// so each message's frees made every later create slower. With spares, send neither frees nor
+// creates an inode for a message it delivers: the message's own mess, intd and delivered files
+// are all that come and go.
 // A rename takes a name out of its directory just as an unlink does, so the removal order of
 // removal-order.ts is unchanged; where a spare lands needs no fsync: a crash that loses it leaves
 // at most a nameless inode for the file system's check, and a spare found in pid/ by a later life
