@@ -15,8 +15,8 @@
 // pool and 100 made directly; a message crosses some thirty of them between smtpd, send and
 // lspawn. An exclusive create is the exception: it makes an inode, and ext4 without a journal
 // steps past every inode of the block group freed in the last minutes, checking each one's
-// deletion time. Measured on this machine's root disk, that was 300 µs to 1.5 ms of kernel time
-// a create and about half of smtpd's thread; in the pool it runs beside the thread that asked
+// deletion time. Measured on this machine's root disk, that was about 300 µs of kernel time a
+// create and about half of smtpd's thread; in the pool it runs beside the thread that asked
 // (docs/queue.md, "Exclusive creates").
 // Where the pool is used, it is through Node's callback API, each call wrapped in one promise:
 // fs/promises costs two to three times the CPU per call in Node 20. An open file is a `FileHandle`
