@@ -20,7 +20,7 @@
 
 import { constants } from "node:fs";
 import { threadId } from "node:worker_threads";
-import type { FileHandle, SiteFs } from "../io/fs.js";
+import type { SiteFs } from "../io/fs.js";
 import { isMissing } from "../io/optional-files.js";
 import type { QueueLayout } from "./queue-layout.js";
 
@@ -42,10 +42,11 @@ export interface SpareFiles {
   /** Removes the last name of a file: kept as a spare when there is room. Whether it was there. */
   retire(path: string): Promise<boolean>;
   /**
-   * Opens `path` holding exactly `bytes` (not yet fsync'd): a spare renamed there when there is
-   * one, else the file at `path` or a new one with `mode`.
+   * Makes `bytes` the whole of `path`, fsync'd (its directory entry is the caller's to make
+   * durable): a spare renamed there when there is one, else the file at `path` or a new one with
+   * `mode`.
    */
-  rewrite(path: string, bytes: Uint8Array, mode: number): Promise<FileHandle>;
+  write(path: string, bytes: Uint8Array, mode: number): Promise<void>;
 }
 
 export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
@@ -64,7 +65,7 @@ export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
       if (to !== undefined) spares.push(to);
       return true;
     },
-    async rewrite(path, bytes, mode) {
+    async write(path, bytes, mode) {
       const spare = spares.pop();
       // A spare swept away meanwhile (qmaint, or the sweep of another process) is simply not used.
       if (spare !== undefined) await fs.rename(spare, path).catch(() => undefined);
@@ -72,11 +73,10 @@ export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
       try {
         await fs.write(fh, bytes, 0);
         await fs.truncate(fh, bytes.length);
-      } catch (error) {
+        await fs.sync(fh);
+      } finally {
         await fs.close(fh);
-        throw error;
       }
-      return fh;
     },
   };
 }

@@ -43,8 +43,7 @@ describe("spare files", () => {
     expect((await stat(layout.pidFile(kept[0]!))).ino).toBe(inode);
 
     const local = layout.file("local", 200);
-    const fh = await spares.rewrite(local, Buffer.from("Tnew@h.test\0"), 0o600);
-    await fs.close(fh);
+    await spares.write(local, Buffer.from("Tnew@h.test\0"), 0o600);
     expect((await stat(local)).ino).toBe(inode);
     // Shorter than what the spare held: nothing of the old sender is left after the new bytes.
     expect(await readFile(local, "latin1")).toBe("Tnew@h.test\0");
@@ -59,8 +58,7 @@ describe("spare files", () => {
     await writeFile(layout.file("info", 8), "Fa@b\0");
     expect(await spares.retire(layout.file("info", 8))).toBe(true);
     for (const name of await readdir(layout.subdir("pid"))) await unlink(layout.pidFile(name)); // as a sweep elsewhere would
-    const fh = await spares.rewrite(layout.file("info", 9), Buffer.from("Fc@d\0"), 0o600);
-    await fs.close(fh);
+    await spares.write(layout.file("info", 9), Buffer.from("Fc@d\0"), 0o600);
     const made = await stat(layout.file("info", 9));
     expect(await readFile(layout.file("info", 9), "latin1")).toBe("Fc@d\0");
     expect(made.mode & 0o777).toBe(0o600);

@@ -70,16 +70,6 @@ function parseTodo(bytes: Buffer, id: number): TodoEnvelope {
   return { uid, pid, sender, recipients };
 }
 
-/** Writes and fsyncs a queue file, replacing what an interrupted run left. */
-async function writeQueueFile({ fs, spares }: PreprocessDeps, path: string, bytes: Uint8Array): Promise<void> {
-  const fh = await spares.rewrite(path, bytes, 0o600);
-  try {
-    await fs.sync(fh);
-  } finally {
-    await fs.close(fh);
-  }
-}
-
 const record = (lead: string, value: string): string => `${lead}${value}\0`;
 const CHANNELS = ["local", "remote"] as const;
 
@@ -119,7 +109,7 @@ export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<
   }
 
   const info = layout.file("info", id);
-  await writeQueueFile(deps, info, Buffer.from(record("F", envelope.sender)));
+  await deps.spares.write(info, Buffer.from(record("F", envelope.sender)), 0o600);
   const birth = (await fs.lstat(info)).mtimeMs;
   deps.log(`new msg ${id}`);
   deps.log(`info msg ${id}: bytes ${mess.size} from <${escapeLogText(envelope.sender)}> qp ${envelope.pid} uid ${envelope.uid}`);
@@ -129,7 +119,7 @@ export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<
   for (const channel of CHANNELS) {
     if (channels[channel].length === 0) continue;
     const file = channelFile(channels[channel]);
-    await writeQueueFile(deps, layout.file(channel, id), file.bytes);
+    await deps.spares.write(layout.file(channel, id), file.bytes, 0o600);
     written.push(layout.splitDir(channel, id));
     nextTry[channel] = birth;
     recipients[channel] = file.recipients;
