@@ -27,6 +27,8 @@ export interface EnqueueOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** Clock for the Received line; Date.now by default. */
   readonly now?: () => number;
+  /** False when the caller wakes the send service itself (a `wake` message): lock/trigger is left alone. */
+  readonly pullTrigger?: boolean;
 }
 
 /** `queueDir` is `rootPaths(root).queue`; its parent, the root, is where a QMAILQUEUE program runs. */

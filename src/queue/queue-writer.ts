@@ -8,7 +8,9 @@
 //   4. create intd/N exclusively (→ 65), take the envelope, write u<uid>\0p<pid>\0F…\0T…\0 (→ 53);
 //      then fsync the mess file, the mess subdirectory and intd/N, all three at once (→ 53)
 //   5. link intd/N to todo/N — the commit (→ 66) — and fsync todo/ (→ 66, see below)
-//   6. one byte to lock/trigger, errors ignored (one pull serves all messages committed before it)
+//   6. one byte to lock/trigger, errors ignored (one pull serves all messages committed before it);
+//      skipped for an injector inside the runtime, which wakes the send service by a message: the
+//      FIFO's open, write and close cost ~80 µs of its thread a message, for a byte send polls
 // Only 53 and 54 truncate and unlink what was made, as qmail-queue does; other failures leave
 // mess/intd for the cleanup that removes them after 36 hours. Nothing reaches todo/ before the
 // message and envelope are fsync'd and the mess entry is durable. A failed fsync of todo/ is the
@@ -47,6 +49,8 @@ export interface QueueWriterOptions {
   readonly invokedBy: InvokedBy;
   /** Clock for the Received line and the pid file name; Date.now by default. */
   readonly now?: () => number;
+  /** False: the caller wakes the send service itself, so step 6 is skipped. */
+  readonly pullTrigger?: boolean;
 }
 
 async function createPidFile(layout: QueueLayout, unixTime: number): Promise<{ path: string; fh: FileHandle } | undefined> {
@@ -138,7 +142,7 @@ export async function writeToQueue(
       await dirSync.durable(dirSync.changed(layout.subdir("todo")));
     });
 
-    await trigger.after(trigger.mark(layout.trigger));
+    if (opts.pullTrigger !== false) await trigger.after(trigger.mark(layout.trigger));
     return { ok: true, id, qp: process.pid };
   } catch (error) {
     if (!(error instanceof StepFailed)) throw error;

@@ -103,6 +103,20 @@ describe("enqueue writes qmail's files byte for byte", () => {
     }
   });
 
+  it("leaves lock/trigger alone when the injector wakes the send service itself (pullTrigger: false)", async () => {
+    queue = await tempQueue();
+    const layout = queueLayout(queue.queueDir);
+    const reader = openSync(layout.trigger, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      const result = await enqueue(queue.queueDir, chunks("c\n"), { sender: "s", recipients: ["r"] }, { invokedBy: "network", pullTrigger: false });
+      expect(result.ok).toBe(true);
+      expect(readSync(reader, Buffer.alloc(8))).toBe(0); // no writer ever came: end of file, no byte
+      expect(await readFile(layout.file("todo", result.ok ? result.id! : 0), "latin1")).toContain("Tr\0");
+    } finally {
+      closeSync(reader);
+    }
+  });
+
   it("200 concurrent enqueues in one process get distinct ids and intact files", async () => {
     queue = await tempQueue();
     const layout = queueLayout(queue.queueDir);

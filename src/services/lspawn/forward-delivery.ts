@@ -17,6 +17,7 @@ export async function forwardMessage(queueDir: string, forward: ForwardInput, me
   const { prepared, addresses } = forward;
   const result = await enqueue(queueDir, withDeliveredTo(prepared.dtline, message), { sender: prepared.newSender, recipients: addresses }, {
     invokedBy: { uid: prepared.uid },
+    pullTrigger: false, // wake() below tells the send service
   });
   if (!result.ok) throw (result.text.startsWith("D") ? hard : soft)(`Unable to forward message: ${result.text.slice(1)}`);
   wake();

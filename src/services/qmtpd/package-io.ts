@@ -129,7 +129,8 @@ export class PackageIo {
       }
     }
     const source: EnvelopeSource = () => envelope;
-    const result = enqueue(this.options.queueDir, message(), source, { invokedBy: "network", env: this.options.env, now: this.options.now });
+    // onQueued wakes the send service, so lock/trigger is not pulled.
+    const result = enqueue(this.options.queueDir, message(), source, { invokedBy: "network", env: this.options.env, now: this.options.now, pullTrigger: false });
     this.queueing = { body, result, settle };
     return this.queueing;
   }

@@ -55,7 +55,8 @@ export async function receiveMessage(stream: ClientStream, input: MessageInput, 
     }
   }
 
-  const result = await enqueue(target.queueDir, message(), { sender: input.sender, recipients: input.recipients }, { invokedBy: "network", env: target.env, now: target.now });
+  // The session wakes the send service by a message, so lock/trigger is not pulled.
+  const result = await enqueue(target.queueDir, message(), { sender: input.sender, recipients: input.recipients }, { invokedBy: "network", env: target.env, now: target.now, pullTrigger: false });
   // The queue may have stopped reading early (its own failure, or a limit above): read the rest
   // of the body, so that the next command starts after CRLF.CRLF.
   while (ended === undefined) await next();
