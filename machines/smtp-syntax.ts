@@ -12,10 +12,15 @@ export interface Command {
   readonly argument: string;
 }
 
+/** The upper-cased verb alone, without building the argument. */
+export function commandVerb(line: string): string {
+  const space = line.indexOf(" ");
+  return (space === -1 ? line : line.slice(0, space)).toUpperCase();
+}
+
 export function parseCommand(line: string): Command {
   const space = line.indexOf(" ");
-  if (space === -1) return { verb: line.toUpperCase(), argument: "" };
-  return { verb: line.slice(0, space).toUpperCase(), argument: line.slice(space + 1).replace(/^ +/, "") };
+  return { verb: commandVerb(line), argument: space === -1 ? "" : line.slice(space + 1).replace(/^ +/, "") };
 }
 
 /**
