@@ -387,7 +387,7 @@ export const smtpSessionMachine = setup({
           on: {
             // A command is dispatched by the LINE transition itself, each guard reading the verb
             // from the line: a dispatching state between would cost every command one more XState
-            // microstep, a fifth of what a session's statechart costs smtpd's one thread. A command
+            // microstep, about a sixth of what a session's statechart costs smtpd's one thread. A command
             // answered at once re-enters `reading`, whose entry asks for the next line.
             LINE: [
               { guard: verbIs("QUIT"), target: "#smtp-session.closed", actions: ["takeCommand", { type: "reply" as const, params: ({ context }) => ({ text: `221 ${context.settings.greeting}` }) }] },

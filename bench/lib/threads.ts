@@ -7,18 +7,31 @@ import { readdirSync, readFileSync } from "node:fs";
 import { TICKS_PER_SECOND } from "./cpu.js";
 import { statFields } from "./proc-tree.js";
 
-/** utime + stime in clock ticks of each live thread of this process, by thread id. */
-export function threadTicks(): Map<number, number> {
-  const ticks = new Map<number, number>();
+export interface ThreadTimes {
+  /** The thread's name (stat's comm field): a worker's name (tsqmail names them after their services), else "node" or V8's. */
+  readonly name: string;
+  /** utime and stime, in clock ticks. */
+  readonly user: number;
+  readonly system: number;
+}
+
+/** Name, user and system time of each live thread of this process, by thread id. */
+export function threadTimes(): Map<number, ThreadTimes> {
+  const times = new Map<number, ThreadTimes>();
   for (const entry of readdirSync("/proc/self/task")) {
     try {
-      const { field } = statFields(readFileSync(`/proc/self/task/${entry}/stat`, "utf8"));
-      ticks.set(Number(entry), field(14) + field(15)); // utime + stime
+      const { name, field } = statFields(readFileSync(`/proc/self/task/${entry}/stat`, "utf8"));
+      times.set(Number(entry), { name, user: field(14), system: field(15) });
     } catch {
       // the thread ended while we looked
     }
   }
-  return ticks;
+  return times;
+}
+
+/** utime + stime in clock ticks of each live thread of this process, by thread id. */
+export function threadTicks(): Map<number, number> {
+  return new Map([...threadTimes()].map(([tid, { user, system }]) => [tid, user + system]));
 }
 
 /** Runs `start` and returns its result with the ids of the threads that appeared meanwhile. */

@@ -15,10 +15,9 @@ import { parseArgs } from "node:util";
 import { ownCpuMs, TICKS_PER_SECOND } from "../lib/cpu.js";
 import { drainedRate } from "../lib/drain.js";
 import { freePort } from "../lib/ports.js";
-import { statFields } from "../lib/proc-tree.js";
 import { smtpSourceRate, type SourceLoad } from "../lib/smtp-source.js";
 import { startSink, type Sink } from "../lib/smtp-sink.js";
-import { threadTicks } from "../lib/threads.js";
+import { threadTimes } from "../lib/threads.js";
 import { postfixTools } from "../peers/postfix.js";
 import { BENCH_DOMAIN, BENCH_USER, RELAY_DOMAIN, startTsqmail, tsqmailQueued } from "../peers/tsqmail.js";
 
@@ -35,22 +34,6 @@ const messages = Number(values.messages);
 const warmup = Number(values.warmup);
 
 const RECIPIENT: Record<Mode, string> = { accept: `rcpt@${BENCH_DOMAIN}`, maildir: `${BENCH_USER}@${BENCH_DOMAIN}`, relay: `rcpt@${RELAY_DOMAIN}` };
-
-interface ThreadTimes {
-  readonly name: string;
-  readonly user: number;
-  readonly system: number;
-}
-
-/** A thread's name and its user and system time so far, in clock ticks. */
-function threadTimes(tid: number): ThreadTimes | undefined {
-  try {
-    const { field } = statFields(readFileSync(`/proc/self/task/${tid}/stat`, "utf8"));
-    return { name: readFileSync(`/proc/self/task/${tid}/comm`, "utf8").trim(), user: field(14), system: field(15) };
-  } catch {
-    return undefined; // the thread ended
-  }
-}
 
 /** Busy and idle ticks of the whole machine (/proc/stat's first line). */
 function machineTicks(): { busy: number; idle: number } {
@@ -70,33 +53,34 @@ try {
   };
   if (warmup > 0) await send(warmup);
 
-  // Service threads are those the runtime named; the rest is summed.
-  const services = new Map<number, ThreadTimes>();
-  for (const tid of threadTicks().keys()) {
-    const times = threadTimes(tid);
-    if (times !== undefined && /^[a-z][a-z0-9-]*$/.test(times.name) && times.name !== "node") services.set(tid, times);
-  }
-  console.log(`measuring; thread ids: ${[...services].map(([tid, t]) => `${t.name}=${tid}`).join(" ")}`);
-  const ticksBefore = threadTicks();
+  const before = threadTimes();
+  // Service threads are those the runtime named after their services; the rest is summed.
+  const services = [...before].filter(([, t]) => /^[a-z][a-z0-9-]*$/.test(t.name) && t.name !== "node");
+  console.log(`measuring; thread ids: ${services.map(([tid, t]) => `${t.name}=${tid}`).join(" ")}`);
   const cpuBefore = ownCpuMs();
   const machineBefore = machineTicks();
   const rate = await send(messages);
   const machineAfter = machineTicks();
   const cpu = ownCpuMs() - cpuBefore;
-  const ticksAfter = threadTicks();
+  const after = threadTimes();
 
   const perMessage = (ticks: number): string => ((ticks * 1000) / TICKS_PER_SECOND / messages).toFixed(3);
   const idle = machineAfter.idle - machineBefore.idle;
   const busy = machineAfter.busy - machineBefore.busy;
   console.log(`${mode}: ${messages} messages at ${rate.toFixed(0)} msg/s, ${(cpu / messages).toFixed(3)} ms of CPU each (whole process), machine ${((100 * idle) / (idle + busy)).toFixed(1)} % idle`);
   console.log("thread           user ms/msg  system ms/msg");
-  for (const [tid, before] of services) {
-    const after = threadTimes(tid);
-    if (after === undefined) continue;
-    console.log(`${before.name.padEnd(16)} ${perMessage(after.user - before.user).padStart(11)}  ${perMessage(after.system - before.system).padStart(13)}`);
+  for (const [tid, was] of services) {
+    const now = after.get(tid);
+    if (now === undefined) continue;
+    console.log(`${was.name.padEnd(16)} ${perMessage(now.user - was.user).padStart(11)}  ${perMessage(now.system - was.system).padStart(13)}`);
   }
+  const serviceIds = new Set(services.map(([tid]) => tid));
   let rest = 0;
-  for (const [tid, ticks] of ticksAfter) if (!services.has(tid)) rest += ticks - (ticksBefore.get(tid) ?? 0);
+  for (const [tid, now] of after) {
+    if (serviceIds.has(tid)) continue;
+    const was = before.get(tid);
+    rest += now.user + now.system - (was === undefined ? 0 : was.user + was.system);
+  }
   console.log(`${"other threads".padEnd(16)} ${perMessage(rest).padStart(11)}  (user + system: libuv's pool, V8's helpers, the main thread)`);
 } finally {
   await tsqmail.stop();
