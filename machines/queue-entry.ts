@@ -8,16 +8,25 @@
 // The machine holds no truth of its own: its context is what the queue files say — written by
 // preprocessing in this life, or read back by `loadEntry` when the message was preprocessed
 // before (birth = info mtime, each channel's next try = its file's mtime, its recipients not yet
-// marked done) — and every step that changes the queue is an invoked actor that writes the files
-// first. So a pass needs no read of its channel file: the recipients left after marking are the
-// ones without a K or D result, exactly what the file then says. A message preprocessed in
-// this life can have no bounce report until one of its recipients fails permanently, so only then
-// (or when it was preprocessed before) is the bouncing step taken. A channel waits for an
-// absolute deadline through `awaitTurn` — the scheduler's turn, which also waits for a free
-// delivery slot — so a restart resumes at the same wall-clock moment. Pure: imports only xstate;
-// the service provides every actor with `machine.provide`.
+// marked done) — and every step that changes the queue writes the files first. So a pass needs no
+// read of its channel file: the recipients left after marking are the ones without a K or D
+// result, exactly what the file then says. A message preprocessed in this life can have no bounce
+// report until one of its recipients fails permanently, so only then (or when it was preprocessed
+// before) is the bouncing step taken.
+// Each step's work is asked for by an action on entry and answered by one QueueEntryAnswer (its
+// result, or FAILED), as smtp-session asks for its work: an event costs a fraction of an invoked
+// child actor (answering.ts), and a delivered message takes four steps. A failure ends the
+// attempt (`attempt` counts them); `answering` delivers an answer only while the attempt that
+// asked is still the entry's, so a pass still running on one channel when the other failed
+// cannot be taken for a later attempt's. The two waits stay invoked callbacks, because stopping
+// the actor (dormancy, svc -t) must cancel them: a channel waits for an absolute deadline through
+// `awaitTurn` — the scheduler's turn, which also waits for a free delivery slot — so a restart
+// resumes at the same wall-clock moment; `holdOff` is the pause before a stalled entry tries
+// again. Pure: imports only xstate and answering.ts; the service provides the request actions
+// (made with `answering`) and both waits with `machine.provide`.
 
-import { assign, fromPromise, fromCallback, setup, type EventObject, type SnapshotFrom } from "xstate";
+import { and, assign, fromCallback, setup, type AnyActorRef, type EventObject, type SnapshotFrom } from "xstate";
+import { answering as answerRequests, type Failed } from "./answering.js";
 
 export type Channel = "local" | "remote";
 export type SpawnStatus = "K" | "Z" | "D";
@@ -101,8 +110,13 @@ export interface EntryRef {
   readonly id: number;
 }
 
+/** A request for work: what it is about, and the attempt that asks. */
+export type Request<T> = T & { readonly attempt: number };
+
 interface QueueEntryContext {
   readonly id: number;
+  /** Failures so far: an answer to a request of an earlier attempt is not delivered. */
+  readonly attempt: number;
   readonly birth: number;
   readonly sender: string;
   readonly nextTry: Readonly<Record<Channel, number | null>>;
@@ -114,7 +128,18 @@ interface QueueEntryContext {
   readonly bounceDue: boolean;
 }
 
-type QueueEntryEvent = { type: "TURN" } | { type: "RETRY" };
+/** The answer to one request for work: its result, or FAILED when the work threw. */
+export type QueueEntryAnswer =
+  | { readonly type: "PREPROCESSED"; readonly output: PreprocessOutcome }
+  | { readonly type: "LOADED"; readonly output: LoadedEntry }
+  | { readonly type: "PASSED"; readonly channel: Channel; readonly output: ChannelPassOutput }
+  | { readonly type: "MARKED"; readonly channel: Channel; readonly output: MarkOutput }
+  | { readonly type: "BOUNCED" }
+  | { readonly type: "REMOVED" }
+  | { readonly type: "QUARANTINED" }
+  | Failed;
+
+type QueueEntryEvent = { type: "TURN" } | { type: "RETRY" } | QueueEntryAnswer;
 
 /** A provider rejects with an error carrying `corrupt: true` when the files cannot be used. */
 export interface CorruptFileError extends Error {
@@ -122,9 +147,10 @@ export interface CorruptFileError extends Error {
 }
 
 // Where a failed step goes: corruption is final for this message, anything else is retried.
+// Either way the attempt ends, so what it still has running answers to nobody.
 const failed = [
-  { guard: "corrupt", target: "#queue-entry.quarantined", actions: "noteProblem" },
-  { target: "#queue-entry.stalled", actions: "noteProblem" },
+  { guard: "corrupt", target: "#queue-entry.quarantined", actions: ["noteProblem", "endAttempt"] },
+  { target: "#queue-entry.stalled", actions: ["noteProblem", "endAttempt"] },
 ] as const;
 
 const describe = (error: unknown): string => (error instanceof Error ? error.message : String(error));
@@ -137,8 +163,7 @@ function leftAfter(recipients: readonly PendingRecipient[], results: readonly De
   return recipients.filter((recipient) => !done.has(recipient.offset));
 }
 
-// Placeholders: the service provides the real actors; these keep the machine runnable in tests.
-const pending = <I, O>() => fromPromise<O, I>(() => new Promise<O>(() => {}));
+const entryRequest = ({ context }: { context: QueueEntryContext }): Request<EntryRef> => ({ id: context.id, attempt: context.attempt });
 
 export const queueEntryMachine = setup({
   types: {
@@ -147,28 +172,33 @@ export const queueEntryMachine = setup({
     input: {} as QueueEntryInput,
   },
   guards: {
-    gone: ({ event }) => (event as unknown as { output: PreprocessOutcome }).output.kind === "gone",
-    preprocessed: ({ event }) => (event as unknown as { output: PreprocessOutcome }).output.kind === "preprocessed",
+    gone: ({ event }) => event.type === "PREPROCESSED" && event.output.kind === "gone",
+    preprocessed: ({ event }) => event.type === "PREPROCESSED" && event.output.kind === "preprocessed",
     bounceDue: ({ context }) => context.bounceDue,
-    corrupt: ({ event }) => (event as unknown as { error?: { corrupt?: unknown } }).error?.corrupt === true,
+    corrupt: ({ event }) => event.type === "FAILED" && (event.error as { corrupt?: unknown } | null)?.corrupt === true,
     channelEmpty: ({ context }, params: { channel: Channel }) => context.nextTry[params.channel] === null,
-    channelFinished: ({ event }) => (event as unknown as { output: MarkOutput }).output.remaining === 0,
+    /** A PASSED or MARKED answer is for this channel (the other runs beside it). */
+    forChannel: ({ event }, params: { channel: Channel }) => "channel" in event && event.channel === params.channel,
+    channelFinished: ({ event }) => event.type === "MARKED" && event.output.remaining === 0,
   },
   actions: {
-    noteProblem: assign({ problem: ({ event }) => describe((event as unknown as { error: unknown }).error) }),
+    noteProblem: assign({ problem: ({ event }) => (event.type === "FAILED" ? describe(event.error) : null) }),
+    endAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     adoptPreprocessed: assign(({ event }) => {
-      const { entry } = (event as unknown as { output: Extract<PreprocessOutcome, { kind: "preprocessed" }> }).output;
+      if (event.type !== "PREPROCESSED" || event.output.kind !== "preprocessed") return {};
+      const { entry } = event.output;
       return { birth: entry.birth, sender: entry.sender, nextTry: entry.nextTry, recipients: entry.recipients, bounceDue: false };
     }),
     adoptFiles: assign(({ event }) => {
-      const loaded = (event as unknown as { output: LoadedEntry }).output;
+      if (event.type !== "LOADED") return {};
+      const loaded = event.output;
       return { birth: loaded.birth, sender: loaded.sender, nextTry: loaded.nextTry, recipients: loaded.recipients, bounceDue: true };
     }),
     recordPass: assign(({ context, event }, params: { channel: Channel }) => {
-      const output = (event as unknown as { output: ChannelPassOutput }).output;
+      if (event.type !== "PASSED") return {};
       return {
-        pass: { ...context.pass, [params.channel]: output },
-        bounceDue: context.bounceDue || output.results.some((result) => result.status === "D"),
+        pass: { ...context.pass, [params.channel]: event.output },
+        bounceDue: context.bounceDue || event.output.results.some((result) => result.status === "D"),
       };
     }),
     scheduleNextPass: assign(({ context }, params: { channel: Channel }) => {
@@ -179,31 +209,33 @@ export const queueEntryMachine = setup({
         pass: { ...context.pass, [params.channel]: null },
       };
     }),
+    // The requests for work, each answered by one QueueEntryAnswer; the service provides them.
+    /** todo/N → info/N + local/N + remote/N, then todo/N and intd/N removed → PREPROCESSED: "preprocessed", "queued" with info but no todo, "gone" without either. */
+    preprocess: (_, _params: Request<EntryRef>) => {},
+    /** Reads info/N and the channel files (mtimes, recipients not yet done) → LOADED; FAILED if they are unusable. */
+    loadEntry: (_, _params: Request<EntryRef>) => {},
+    /** Dispatches the channel's undelivered recipients (given here) and collects the results → PASSED. */
+    deliverChannel: (_, _params: Request<ChannelPassInput>) => {},
+    /** Writes bounce reports, then done markers; persists the next try or unlinks the file → MARKED. */
+    markDone: (_, _params: Request<MarkInput>) => {},
+    /** Injects bounce/N (if any) and removes it → BOUNCED. */
+    bounce: (_, _params: Request<EntryRef>) => {},
+    /** Removes info/N, mess/N and what else is left of the message → REMOVED. */
+    removeMessage: (_, _params: Request<EntryRef>) => {},
+    /** Moves the message's files aside (queue/corrupt/N/) and logs why → QUARANTINED. */
+    quarantine: (_, _params: Request<EntryRef & { problem: string }>) => {},
   },
   actors: {
-    /** todo/N → info/N + local/N + remote/N, then todo/N and intd/N removed; "queued" with info but no todo; "gone" without either. */
-    preprocess: pending<EntryRef, PreprocessOutcome>(),
-    /** Reads info/N and the channel files (mtimes, recipients not yet done); rejects if they are unusable. */
-    loadEntry: pending<EntryRef, LoadedEntry>(),
     /** Sends TURN once `at` has passed and a delivery slot is free. */
     awaitTurn: fromCallback<EventObject, AwaitTurnInput>(() => () => {}),
-    /** Dispatches the channel's undelivered recipients (given in its input) and collects the results. */
-    deliverChannel: pending<ChannelPassInput, ChannelPassOutput>(),
-    /** Writes bounce reports, then done markers; persists the next try or unlinks the file. */
-    markDone: pending<MarkInput, MarkOutput>(),
-    /** Injects bounce/N (if any) and removes it. */
-    bounce: pending<EntryRef, void>(),
-    /** Removes info/N, mess/N and what else is left of the message. */
-    removeMessage: pending<EntryRef, void>(),
     /** Sends RETRY after a pause: a step failed for a reason that may pass (disk full, EIO). */
     holdOff: fromCallback<EventObject, EntryRef & { problem: string }>(() => () => {}),
-    /** Moves the message's files aside (queue/corrupt/N/) and logs why. */
-    quarantine: pending<EntryRef & { problem: string }, void>(),
   },
 }).createMachine({
   id: "queue-entry",
   context: ({ input }) => ({
     id: input.id,
+    attempt: 0,
     birth: 0,
     sender: "",
     nextTry: { local: null, remote: null },
@@ -216,24 +248,19 @@ export const queueEntryMachine = setup({
   states: {
     // Always first, so the files decide: todo/N is preprocessed, info/N carries on, neither is gone.
     preprocessing: {
-      invoke: {
-        src: "preprocess",
-        input: ({ context }) => ({ id: context.id }),
-        onDone: [
+      entry: { type: "preprocess", params: entryRequest },
+      on: {
+        PREPROCESSED: [
           { guard: "gone", target: "done" },
           { guard: "preprocessed", target: "channels", actions: "adoptPreprocessed" },
           { target: "loading" },
         ],
-        onError: failed,
+        FAILED: failed,
       },
     },
     loading: {
-      invoke: {
-        src: "loadEntry",
-        input: ({ context }) => ({ id: context.id }),
-        onDone: { target: "channels", actions: "adoptFiles" },
-        onError: failed,
-      },
+      entry: { type: "loadEntry", params: entryRequest },
+      on: { LOADED: { target: "channels", actions: "adoptFiles" }, FAILED: failed },
     },
     channels: {
       type: "parallel",
@@ -244,22 +271,20 @@ export const queueEntryMachine = setup({
       onDone: [{ guard: "bounceDue", target: "bouncing" }, { target: "cleanup" }],
     },
     bouncing: {
-      invoke: { src: "bounce", input: ({ context }) => ({ id: context.id }), onDone: "cleanup", onError: failed },
+      entry: { type: "bounce", params: entryRequest },
+      on: { BOUNCED: "cleanup", FAILED: failed },
     },
     cleanup: {
-      invoke: { src: "removeMessage", input: ({ context }) => ({ id: context.id }), onDone: "done", onError: failed },
+      entry: { type: "removeMessage", params: entryRequest },
+      on: { REMOVED: "done", FAILED: failed },
     },
     stalled: {
       invoke: { src: "holdOff", input: ({ context }) => ({ id: context.id, problem: context.problem ?? "unknown problem" }) },
       on: { RETRY: "preprocessing" },
     },
     quarantined: {
-      invoke: {
-        src: "quarantine",
-        input: ({ context }) => ({ id: context.id, problem: context.problem ?? "unknown problem" }),
-        onDone: "done",
-        onError: "done",
-      },
+      entry: { type: "quarantine", params: ({ context }) => ({ ...entryRequest({ context }), problem: context.problem ?? "unknown problem" }) },
+      on: { QUARANTINED: "done", FAILED: "done" },
     },
     done: { type: "final" },
   },
@@ -268,6 +293,7 @@ export const queueEntryMachine = setup({
 // One channel's statechart; local and remote are the same chart with their own files and slots.
 function channelStates(channel: Channel) {
   const params = { channel };
+  const forChannel = { type: "forChannel", params } as const;
   return {
     initial: "checking",
     states: {
@@ -282,31 +308,43 @@ function channelStates(channel: Channel) {
         on: { TURN: "delivering" },
       },
       delivering: {
-        invoke: {
-          src: "deliverChannel",
-          input: ({ context }: { context: QueueEntryContext }) => ({
+        entry: {
+          type: "deliverChannel",
+          params: ({ context }: { context: QueueEntryContext }) => ({
             id: context.id,
+            attempt: context.attempt,
             channel,
             birth: context.birth,
             sender: context.sender,
             recipients: context.recipients[channel],
           }),
-          onDone: { target: "marking", actions: { type: "recordPass", params } },
-          onError: failed,
+        },
+        on: {
+          PASSED: { guard: forChannel, target: "marking", actions: { type: "recordPass", params } },
+          FAILED: failed,
         },
       },
       marking: {
-        invoke: {
-          src: "markDone",
-          input: ({ context }: { context: QueueEntryContext }) => {
+        entry: {
+          type: "markDone",
+          params: ({ context }: { context: QueueEntryContext }) => {
             const pass = context.pass[channel]!;
-            return { id: context.id, channel, results: pass.results, nextTry: pass.nextTry, pending: context.recipients[channel].length };
+            return {
+              id: context.id,
+              attempt: context.attempt,
+              channel,
+              results: pass.results,
+              nextTry: pass.nextTry,
+              pending: context.recipients[channel].length,
+            };
           },
-          onDone: [
-            { guard: "channelFinished", target: "finished" },
-            { target: "waiting", actions: { type: "scheduleNextPass", params } },
+        },
+        on: {
+          MARKED: [
+            { guard: and([forChannel, "channelFinished"]), target: "finished" },
+            { guard: forChannel, target: "waiting", actions: { type: "scheduleNextPass", params } },
           ],
-          onError: failed,
+          FAILED: failed,
         },
       },
       finished: { type: "final" },
@@ -316,6 +354,16 @@ function channelStates(channel: Channel) {
 
 export type QueueEntryMachine = typeof queueEntryMachine;
 export type QueueEntrySnapshot = SnapshotFrom<QueueEntryMachine>;
+
+/**
+ * A request action's implementation from the work it asks for (answering.ts): its answer reaches
+ * the entry only while the entry runs and the attempt that asked is still its own.
+ */
+export const answering = <R extends { readonly attempt: number }>(work: (request: R) => Promise<QueueEntryAnswer>) =>
+  answerRequests(work, (self: AnyActorRef, request: R) => {
+    const snapshot = self.getSnapshot() as QueueEntrySnapshot;
+    return snapshot.status === "active" && snapshot.context.attempt === request.attempt;
+  });
 
 /**
  * When an entry only waits — every channel waiting for its next try or finished — the earliest

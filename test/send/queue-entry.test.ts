@@ -1,47 +1,68 @@
-// The queue-entry statechart with fake actors: the order of its steps, where failures go, and
-// what `waitingUntil` reports for dormancy. No files, no workers.
+// The queue-entry statechart with fake work behind its requests: the order of its steps, where
+// failures go, that an answer to an attempt that failed is dropped, and what `waitingUntil`
+// reports for dormancy. No files, no workers.
 
-import { describe, expect, it } from "vitest";
-import { createActor, fromCallback, fromPromise, waitFor, type EventObject } from "xstate";
-import { queueEntryMachine, waitingUntil, type ChannelPassInput, type MarkInput } from "../../machines/queue-entry.js";
+import { describe, expect, it, vi } from "vitest";
+import { createActor, fromCallback, waitFor, type EventObject } from "xstate";
+import {
+  answering,
+  queueEntryMachine,
+  waitingUntil,
+  type Channel,
+  type ChannelPassInput,
+  type MarkInput,
+  type PendingRecipient,
+  type QueueEntryAnswer,
+  type Request,
+} from "../../machines/queue-entry.js";
 
 type Outcome = "preprocessed" | "queued" | "gone";
+
+/** Preprocessing's answer for a message it has just preprocessed: each channel with recipients is due at 1000. */
+function preprocessed(recipients: Record<Channel, PendingRecipient[]>): QueueEntryAnswer {
+  const nextTry = { local: recipients.local.length > 0 ? 1000 : null, remote: recipients.remote.length > 0 ? 1000 : null };
+  return { type: "PREPROCESSED", output: { kind: "preprocessed", entry: { birth: 1000, sender: "s@x", nextTry, recipients } } };
+}
 
 function harness(overrides: { loadError?: Error & { corrupt?: true }; outcome?: Outcome; status?: "K" | "D" } = {}) {
   const steps: string[] = [];
   let loads = 0;
   const machine = queueEntryMachine.provide({
-    actors: {
-      preprocess: fromPromise(async () => {
+    actions: {
+      preprocess: answering(async () => {
         steps.push("preprocess");
         const kind = overrides.outcome ?? "queued";
-        const recipients = { local: [{ offset: 0, recipient: "r@y" }], remote: [] };
-        return kind === "preprocessed" ? { kind, entry: { birth: 1000, sender: "s@x", nextTry: { local: 1000, remote: null }, recipients } } : { kind };
+        return kind === "preprocessed" ? preprocessed({ local: [{ offset: 0, recipient: "r@y" }], remote: [] }) : { type: "PREPROCESSED", output: { kind } };
       }),
-      loadEntry: fromPromise(async () => {
+      loadEntry: answering(async () => {
         steps.push("load");
         if (overrides.loadError !== undefined && loads++ === 0) throw overrides.loadError;
-        return { birth: 1000, sender: "s@x", nextTry: { local: null, remote: 5000 }, recipients: { local: [], remote: [{ offset: 0, recipient: "r@y" }] } };
+        return {
+          type: "LOADED",
+          output: { birth: 1000, sender: "s@x", nextTry: { local: null, remote: 5000 }, recipients: { local: [], remote: [{ offset: 0, recipient: "r@y" }] } },
+        };
       }),
+      deliverChannel: answering(async ({ channel }: Request<ChannelPassInput>) => {
+        steps.push(`deliver ${channel}`);
+        return { type: "PASSED", channel, output: { results: [{ offset: 0, recipient: "r@y", status: overrides.status ?? "K", report: "ok" }], nextTry: 9000 } };
+      }),
+      markDone: answering(async ({ channel, results }: Request<MarkInput>) => {
+        steps.push(`mark ${results.length}`);
+        return { type: "MARKED", channel, output: { remaining: 0 } };
+      }),
+      bounce: answering(async () => (steps.push("bounce"), { type: "BOUNCED" })),
+      removeMessage: answering(async () => (steps.push("remove"), { type: "REMOVED" })),
+      quarantine: answering(async ({ problem }: Request<{ problem: string }>) => (steps.push(`quarantine ${problem}`), { type: "QUARANTINED" })),
+    },
+    actors: {
       awaitTurn: fromCallback<EventObject, { at: number }>(({ input, sendBack }) => {
         steps.push(`wait ${input.at}`);
         sendBack({ type: "TURN" });
       }),
-      deliverChannel: fromPromise<unknown, ChannelPassInput>(async ({ input }) => {
-        steps.push(`deliver ${input.channel}`);
-        return { results: [{ offset: 0, recipient: "r@y", status: overrides.status ?? "K", report: "ok" }], nextTry: 9000 };
-      }),
-      markDone: fromPromise<unknown, MarkInput>(async ({ input }) => {
-        steps.push(`mark ${input.results.length}`);
-        return { remaining: 0 };
-      }),
-      bounce: fromPromise(async () => void steps.push("bounce")),
-      removeMessage: fromPromise(async () => void steps.push("remove")),
       holdOff: fromCallback(({ sendBack }) => {
         steps.push("hold off");
         sendBack({ type: "RETRY" });
       }),
-      quarantine: fromPromise<void, { problem: string }>(async ({ input }) => void steps.push(`quarantine ${input.problem}`)),
     } as never,
   });
   return { machine, steps };
@@ -76,21 +97,18 @@ describe("queue-entry machine", () => {
       { offset: 12, recipient: "c@y" },
     ];
     const machine = harness().machine.provide({
-      actors: {
-        preprocess: fromPromise(async () => ({
-          kind: "preprocessed",
-          entry: { birth: 1000, sender: "s@x", nextTry: { local: 1000, remote: null }, recipients: { local: recipients, remote: [] } },
-        })),
-        deliverChannel: fromPromise<unknown, ChannelPassInput>(async ({ input }) => {
-          passes.push(input.recipients.map((r) => r.recipient));
+      actions: {
+        preprocess: answering(async () => preprocessed({ local: recipients, remote: [] })),
+        deliverChannel: answering(async (pass: Request<ChannelPassInput>) => {
+          passes.push(pass.recipients.map((r) => r.recipient));
           const status = (r: { recipient: string }): "K" | "Z" | "D" => (r.recipient === "b@y" && passes.length === 1 ? "Z" : "K");
-          return { results: input.recipients.map((r) => ({ ...r, status: status(r), report: "" })), nextTry: 9000 };
+          return { type: "PASSED", channel: pass.channel, output: { results: pass.recipients.map((r) => ({ ...r, status: status(r), report: "" })), nextTry: 9000 } };
         }),
-        markDone: fromPromise<unknown, MarkInput>(async ({ input }) => {
-          marks.push(input.pending);
-          return { remaining: input.pending - input.results.filter((r) => r.status !== "Z").length };
+        markDone: answering(async (marking: Request<MarkInput>) => {
+          marks.push(marking.pending);
+          return { type: "MARKED", channel: marking.channel, output: { remaining: marking.pending - marking.results.filter((r) => r.status !== "Z").length } };
         }),
-      } as never,
+      },
     });
     const actor = createActor(machine, { input: { id: 7 } }).start();
     await waitFor(actor, (s) => s.status === "done");
@@ -111,6 +129,36 @@ describe("queue-entry machine", () => {
     expect(transient.steps.at(-1)).toBe("remove");
   });
 
+  it("an answer to an attempt that failed is dropped: a pass still running when the other channel's marking failed", async () => {
+    const held: Array<() => void> = [];
+    const marked = { local: 0, remote: 0 };
+    const machine = harness().machine.provide({
+      actions: {
+        preprocess: answering(async () => preprocessed({ local: [{ offset: 0, recipient: "l@y" }], remote: [{ offset: 0, recipient: "r@z" }] })),
+        deliverChannel: answering(async (pass: Request<ChannelPassInput>) => {
+          if (pass.channel === "local") await new Promise<void>((release) => held.push(release));
+          return { type: "PASSED", channel: pass.channel, output: { results: pass.recipients.map((r) => ({ ...r, status: "K" as const, report: "" })), nextTry: 9000 } };
+        }),
+        markDone: answering(async (marking: Request<MarkInput>) => {
+          if (marking.channel === "remote" && marked.remote++ === 0) throw new Error("EIO");
+          if (marking.channel === "local") marked.local++;
+          return { type: "MARKED", channel: marking.channel, output: { remaining: 0 } };
+        }),
+      },
+    });
+    const actor = createActor(machine, { input: { id: 7 } }).start();
+    // The first attempt's local pass is held while remote's marking fails; the second attempt asks again.
+    await vi.waitFor(() => expect(held).toHaveLength(2));
+    expect(actor.getSnapshot().context.attempt).toBe(1);
+    held[0]!();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(actor.getSnapshot().value).toEqual({ channels: { local: "delivering", remote: "finished" } });
+    expect(marked.local).toBe(0);
+    held[1]!();
+    await waitFor(actor, (s) => s.status === "done");
+    expect(marked).toEqual({ local: 1, remote: 2 });
+  });
+
   it("an entry whose files are gone (finished meanwhile) ends at once", async () => {
     const { machine, steps } = harness({ outcome: "gone" });
     const actor = createActor(machine, { input: { id: 9 } }).start();
@@ -120,7 +168,7 @@ describe("queue-entry machine", () => {
 
   it("waitingUntil is the earliest next try while every channel only waits", () => {
     const { machine } = harness();
-    const waiting = machine.resolveState({ value: { channels: { local: "waiting", remote: "waiting" } }, context: { id: 1, birth: 0, sender: "", nextTry: { local: 300, remote: 200 }, recipients: { local: [], remote: [] }, pass: { local: null, remote: null }, problem: null, bounceDue: true } });
+    const waiting = machine.resolveState({ value: { channels: { local: "waiting", remote: "waiting" } }, context: { id: 1, birth: 0, sender: "", nextTry: { local: 300, remote: 200 }, recipients: { local: [], remote: [] }, pass: { local: null, remote: null }, problem: null, bounceDue: true, attempt: 0 } });
     expect(waitingUntil(waiting)).toBe(200);
     const busy = machine.resolveState({ value: { channels: { local: "delivering", remote: "waiting" } }, context: waiting.context });
     expect(waitingUntil(busy)).toBeUndefined();

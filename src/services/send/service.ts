@@ -11,19 +11,14 @@
 // last good ones on error); svc -t starts nothing new, lets running deliveries finish and mark
 // their results (bounded), and exits — the schedule is already on disk as the channel files' mtimes.
 
-import { fromCallback, fromPromise, type EventObject } from "xstate";
+import { fromCallback, type EventObject } from "xstate";
 import { clock } from "../../../supervisors/clock.js";
 import type { StartService } from "../../../supervisors/service-module.js";
 import {
+  answering,
   queueEntryMachine,
   type AwaitTurnInput,
-  type ChannelPassInput,
-  type ChannelPassOutput,
   type EntryRef,
-  type LoadedEntry,
-  type MarkInput,
-  type MarkOutput,
-  type PreprocessOutcome,
   type QueueEntrySnapshot,
 } from "../../../machines/queue-entry.js";
 import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
@@ -111,37 +106,42 @@ const start: StartService = async (context) => {
   // ALRM makes every entry of its priority queue due, the troubled ones included.
   const heldOff = new Set<() => void>();
   const machine = queueEntryMachine.provide({
+    actions: {
+      preprocess: answering(async ({ id }) => ({
+        type: "PREPROCESSED",
+        output: await preprocessTodo({ fs, dirSync, layout, spares, rewrite: () => rewrite, log, cleanTodo: (id) => cleanTodo(layout.queueDir, id) }, id),
+      })),
+      loadEntry: answering(async ({ id }) => ({ type: "LOADED", output: await loadEntry(fs, layout, id) })),
+      deliverChannel: answering(async (pass) => {
+        alarmed.delete(pass.id);
+        const output = await track(deliverChannel({ layout, schedulers, dispatcher, queuelifetime: values.queuelifetime, log, status }, pass));
+        return { type: "PASSED", channel: pass.channel, output };
+      }),
+      markDone: answering(async (marking) => {
+        const addBounceBlock = (id: number, recipient: string, report: string): Promise<void> =>
+          appendBounceReport(layout.queueDir, id, stripVirtualPrefix(recipient, rewrite.virtualdomains), report);
+        const output = await track(markDone({ fs, dirSync, layout, spares, addBounceBlock }, marking));
+        return { type: "MARKED", channel: marking.channel, output };
+      }),
+      bounce: answering(async ({ id }) => {
+        await sendBounce(endDeps, id);
+        return { type: "BOUNCED" };
+      }),
+      removeMessage: answering(async ({ id }) => {
+        await finishMessage(endDeps, id);
+        return { type: "REMOVED" };
+      }),
+      quarantine: answering(async ({ id, problem }) => {
+        await quarantineMessage({ fs, dirSync, layout, log }, id, problem);
+        return { type: "QUARANTINED" };
+      }),
+    },
     actors: {
-      preprocess: fromPromise<PreprocessOutcome, EntryRef>(({ input }) =>
-        preprocessTodo({ fs, dirSync, layout, spares, rewrite: () => rewrite, log, cleanTodo: (id) => cleanTodo(layout.queueDir, id) }, input.id),
-      ),
-      loadEntry: fromPromise<LoadedEntry, EntryRef>(({ input }) => loadEntry(fs, layout, input.id)),
       awaitTurn: fromCallback<EventObject, AwaitTurnInput>(({ input, sendBack }) =>
         schedulers[input.channel].awaitTurn(entryKey(input.id, input.channel), alarmed.has(input.id) ? 0 : input.at, () =>
           sendBack({ type: "TURN" }),
         ),
       ),
-      deliverChannel: fromPromise<ChannelPassOutput, ChannelPassInput>(({ input }) => {
-        alarmed.delete(input.id);
-        return track(deliverChannel({ layout, schedulers, dispatcher, queuelifetime: values.queuelifetime, log, status }, input));
-      }),
-      markDone: fromPromise<MarkOutput, MarkInput>(({ input }) =>
-        track(
-          markDone(
-            {
-              fs,
-              dirSync,
-              layout,
-              spares,
-              addBounceBlock: (id, recipient, report) =>
-                appendBounceReport(layout.queueDir, id, stripVirtualPrefix(recipient, rewrite.virtualdomains), report),
-            },
-            input,
-          ),
-        ),
-      ),
-      bounce: fromPromise<void, EntryRef>(({ input }) => sendBounce(endDeps, input.id)),
-      removeMessage: fromPromise<void, EntryRef>(({ input }) => finishMessage(endDeps, input.id)),
       holdOff: fromCallback<EventObject, EntryRef & { problem: string }>(({ input, sendBack }) => {
         log(`warning: trouble with msg ${input.id}: ${input.problem}; trying again in ${HOLD_OFF_MS / 1000} s`);
         const retry = (): void => sendBack({ type: "RETRY" });
@@ -152,9 +152,6 @@ const start: StartService = async (context) => {
           heldOff.delete(retry);
         };
       }),
-      quarantine: fromPromise<void, EntryRef & { problem: string }>(({ input }) =>
-        quarantineMessage({ fs, dirSync, layout, log }, input.id, input.problem),
-      ),
     },
   });
 
