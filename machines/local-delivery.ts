@@ -1,19 +1,22 @@
 // local-delivery: one delivery attempt of one message to one local recipient — what qmail-lspawn
 // and qmail-local do for a single spawn command. The chart reads like qmail-local's main():
 //
-//   checking ─→ preparing ─→ nextLine ⇄ delivering ─→ forwarding ─→ delivered (K)
-//        │          │                        │              │
-//        └──────────┴────────────────────────┴──────────────┴──────→ failed (Z or D)
+//   checking ─→ preparing ─→ nextLine ⇄ delivering ─→ linesEnded ─→ (forwarding) ─→ delivered (K)
+//        │          │                        │                             │
+//        └──────────┴────────────────────────┴─────────────────────────────┴──────→ failed (Z or D)
 //
 // `prepare` finds the account, checks permissions and the Delivered-To loop, picks the .qmail
 // file and parses it into instructions. The .qmail lines then run in order; forwards are only
 // collected, and all of them go out once, at the end, as one new message (qmail-local's rule,
 // so a later failing line does not leave a half-forwarded message behind). A program that exits
 // 99 ends the line processing, but forwards already collected are still sent.
-// Side effects are named here and provided by src/services/lspawn; a failing side effect rejects
-// with a `DeliveryFailure` (letter and text); anything else it throws counts as temporary.
+// Side effects are asked for by actions on entry and answered by one LocalDeliveryAnswer each
+// (answering.ts: an event, not a child actor, per step); they are named here and provided by
+// src/services/lspawn. A failing side effect rejects with a `DeliveryFailure` (letter and text);
+// anything else it throws counts as temporary.
 
-import { assign, setup, fromPromise } from "xstate";
+import { assign, setup } from "xstate";
+import type { Failed } from "./answering.js";
 
 /** A .qmail line, parsed: where it delivers. Paths are absolute (resolved against the home). */
 export type Instruction =
@@ -77,6 +80,13 @@ export interface LocalDeliveryOutput {
   readonly report: string;
 }
 
+/** The answer to one request for a side effect: its result, or FAILED with what it threw. */
+export type LocalDeliveryAnswer =
+  | { readonly type: "PREPARED"; readonly prepared: PreparedDelivery }
+  | { readonly type: "LINE_DELIVERED"; readonly output: LineOutput }
+  | { readonly type: "FORWARDED"; readonly qp: number }
+  | Failed;
+
 interface Context {
   readonly input: LocalDeliveryInput;
   readonly prepared: PreparedDelivery | undefined;
@@ -110,11 +120,7 @@ export const localDeliveryMachine = setup({
     context: {} as Context,
     input: {} as LocalDeliveryInput,
     output: {} as LocalDeliveryOutput,
-  },
-  actors: {
-    prepare: fromPromise<PreparedDelivery, LocalDeliveryInput>(() => Promise.reject(new Error("prepare not provided"))),
-    deliverLine: fromPromise<LineOutput, LineInput>(() => Promise.reject(new Error("deliverLine not provided"))),
-    forward: fromPromise<{ readonly qp: number }, ForwardInput>(() => Promise.reject(new Error("forward not provided"))),
+    events: {} as LocalDeliveryAnswer,
   },
   guards: {
     noHost: ({ context }) => !context.input.recipient.includes("@"),
@@ -125,6 +131,13 @@ export const localDeliveryMachine = setup({
     nothingToForward: ({ context }) => context.forwards.length === 0,
   },
   actions: {
+    // The requests; the service provides them (made with answering.ts).
+    /** Finds the account, checks, picks and parses the .qmail file → PREPARED. */
+    prepare: (_, _params: LocalDeliveryInput) => {},
+    /** Delivers one file or program line → LINE_DELIVERED. */
+    deliverLine: (_, _params: LineInput) => {},
+    /** Sends the collected forwards as one new message → FORWARDED. */
+    forward: (_, _params: ForwardInput) => {},
     // Program output gathered so far stays in the report, ahead of the failure's text.
     fail: assign(({ context }, failure: DeliveryFailure) => ({ status: failure.status, report: context.report + failure.text })),
     collectForward: assign(({ context }) => ({
@@ -162,46 +175,48 @@ export const localDeliveryMachine = setup({
       ],
     },
     preparing: {
-      invoke: {
-        src: "prepare",
-        input: ({ context }) => context.input,
-        onDone: { target: "nextLine", actions: assign({ prepared: ({ event }) => event.output }) },
-        onError: { target: "failed", actions: { type: "fail", params: ({ event }) => failureOf(event.error) } },
+      entry: { type: "prepare", params: ({ context }) => context.input },
+      on: {
+        PREPARED: { target: "nextLine", actions: assign({ prepared: ({ event }) => event.prepared }) },
+        FAILED: { target: "failed", actions: { type: "fail", params: ({ event }) => failureOf(event.error) } },
       },
     },
     nextLine: {
       always: [
-        { guard: "linesDone", target: "forwarding" },
+        { guard: "linesDone", target: "linesEnded" },
         { guard: "isForward", target: "nextLine", reenter: true, actions: "collectForward" },
         { target: "delivering" },
       ],
     },
     delivering: {
-      invoke: {
-        src: "deliverLine",
-        input: ({ context }) => ({
-          input: context.input,
-          prepared: context.prepared!,
-          instruction: current(context) as LineInput["instruction"],
-        }),
-        onDone: [
+      entry: {
+        type: "deliverLine",
+        params: ({ context }) => ({ input: context.input, prepared: context.prepared!, instruction: current(context) as LineInput["instruction"] }),
+      },
+      on: {
+        LINE_DELIVERED: [
           {
             guard: { type: "stopRequested", params: ({ event }) => ({ stop: event.output.stop }) },
-            target: "forwarding",
+            target: "linesEnded",
             actions: { type: "countLine", params: ({ event }) => event.output },
           },
           { target: "nextLine", actions: { type: "countLine", params: ({ event }) => event.output } },
         ],
-        onError: { target: "failed", actions: { type: "fail", params: ({ event }) => failureOf(event.error) } },
+        FAILED: { target: "failed", actions: { type: "fail", params: ({ event }) => failureOf(event.error) } },
       },
     },
+    // After the last line, or a program's exit 99: the forwards collected so far go out, if any.
+    linesEnded: {
+      always: [
+        { guard: "nothingToForward", target: "delivered", actions: { type: "succeed", params: {} } },
+        { target: "forwarding" },
+      ],
+    },
     forwarding: {
-      always: { guard: "nothingToForward", target: "delivered", actions: { type: "succeed", params: {} } },
-      invoke: {
-        src: "forward",
-        input: ({ context }) => ({ input: context.input, prepared: context.prepared!, addresses: context.forwards }),
-        onDone: { target: "delivered", actions: { type: "succeed", params: ({ event }) => ({ qp: event.output.qp }) } },
-        onError: { target: "failed", actions: { type: "fail", params: ({ event }) => failureOf(event.error) } },
+      entry: { type: "forward", params: ({ context }) => ({ input: context.input, prepared: context.prepared!, addresses: context.forwards }) },
+      on: {
+        FORWARDED: { target: "delivered", actions: { type: "succeed", params: ({ event }) => ({ qp: event.qp }) } },
+        FAILED: { target: "failed", actions: { type: "fail", params: ({ event }) => failureOf(event.error) } },
       },
     },
     delivered: { type: "final" },

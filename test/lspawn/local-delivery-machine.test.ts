@@ -2,15 +2,15 @@
 // sent once at the end, exit 99's stop, failures keeping earlier program output, the checks done
 // before any side effect, and a side effect that throws something unexpected counting as Z.
 
-import { createActor, fromPromise, toPromise } from "xstate";
+import { createActor, toPromise } from "xstate";
 import { describe, expect, it } from "vitest";
+import { answering } from "../../machines/answering.js";
 import {
   localDeliveryMachine,
   type ForwardInput,
   type Instruction,
   type LineInput,
   type LineOutput,
-  type LocalDeliveryInput,
   type PreparedDelivery,
 } from "../../machines/local-delivery.js";
 
@@ -31,18 +31,18 @@ function run(instructions: Instruction[], line: (input: LineInput) => Promise<Li
   const calls: string[] = [];
   const forwards: (readonly string[])[] = [];
   const machine = localDeliveryMachine.provide({
-    actors: {
-      prepare: fromPromise<PreparedDelivery, LocalDeliveryInput>(async () => {
+    actions: {
+      prepare: answering(async () => {
         calls.push("prepare");
-        return prepared(instructions);
+        return { type: "PREPARED" as const, prepared: prepared(instructions) };
       }),
-      deliverLine: fromPromise<LineOutput, LineInput>(({ input }) => {
+      deliverLine: answering(async (input: LineInput) => {
         calls.push(input.instruction.kind === "program" ? input.instruction.command : input.instruction.path);
-        return line(input);
+        return { type: "LINE_DELIVERED" as const, output: await line(input) };
       }),
-      forward: fromPromise<{ readonly qp: number }, ForwardInput>(async ({ input }) => {
+      forward: answering(async (input: ForwardInput) => {
         forwards.push(input.addresses);
-        return { qp: 42 };
+        return { type: "FORWARDED" as const, qp: 42 };
       }),
     },
   });
@@ -81,6 +81,21 @@ describe("local-delivery machine", () => {
     expect((await output).status).toBe("K");
     expect(calls).toEqual(["prepare", "exit 99"]);
     expect(forwards).toEqual([["b@y"]]);
+  });
+
+  it("without forward lines nothing is forwarded, after the last line or a program's exit 99", async () => {
+    const plain = run([{ kind: "maildir", path: "/h/Maildir/" }], ok);
+    expect(await plain.output).toEqual({ status: "K", report: "did 1+0+0\n" });
+    const stopped = run(
+      [
+        { kind: "program", command: "exit 99" },
+        { kind: "maildir", path: "/h/Maildir/" },
+      ],
+      async () => ({ output: "", stop: true }),
+    );
+    expect(await stopped.output).toEqual({ status: "K", report: "did 0+0+1\n" });
+    expect(stopped.calls).toEqual(["prepare", "exit 99"]);
+    expect([...plain.forwards, ...stopped.forwards]).toEqual([]);
   });
 
   it("a failing line ends the delivery with its letter, after the output of earlier programs; nothing is forwarded", async () => {

@@ -10,7 +10,7 @@
 // Env (the service's envdir): PROGRAM_TIMEOUT seconds a program may run (default 3600);
 // PASSWD the passwd file for system accounts (default /etc/passwd).
 
-import { fromPromise } from "xstate";
+import { answering } from "../../../machines/answering.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { StartService } from "../../../supervisors/service-module.js";
 import {
@@ -20,7 +20,6 @@ import {
   type LineOutput,
   type LocalDeliveryInput,
   type LocalDeliveryOutput,
-  type PreparedDelivery,
 } from "../../../machines/local-delivery.js";
 import { loadControl } from "../../config/load-control.js";
 import { UsersLookup } from "../../config/users-lookup.js";
@@ -55,19 +54,24 @@ const start: StartService = async (context) => {
   const childLimitMs = timeoutMs + 60_000;
   const prepareAsAccount: PrepareAsAccount = (request, message) =>
     runAsAccount(request.user, { op: "prepare", request }, message, context.env, childLimitMs);
-  const lineActor = async ({ prepared, instruction, input }: LineInput): Promise<LineOutput> => {
+  const runLine = async ({ prepared, instruction, input }: LineInput): Promise<LineOutput> => {
     const message = await messages.get(input.messFile);
     if (!prepared.asAccount) return deliverLine({ prepared, instruction }, message, { baseEnv: context.env, timeoutMs, maildirQuota });
     return runAsAccount(prepared, { op: "line", line: { prepared, instruction }, timeoutMs }, message, context.env, childLimitMs);
   };
 
   const machine = localDeliveryMachine.provide({
-    actors: {
-      prepare: fromPromise<PreparedDelivery, LocalDeliveryInput>(({ input }) => prepareDelivery(settings, input, prepareAsAccount)),
-      deliverLine: fromPromise<LineOutput, LineInput>(({ input }) => lineActor(input)),
-      forward: fromPromise<{ readonly qp: number }, ForwardInput>(async ({ input }) =>
-        forwardMessage(queueDir, input, await messages.get(input.input.messFile), () => context.send("send", { type: "wake" })),
-      ),
+    actions: {
+      prepare: answering(async (input: LocalDeliveryInput) => ({
+        type: "PREPARED" as const,
+        prepared: await prepareDelivery(settings, input, prepareAsAccount),
+      })),
+      deliverLine: answering(async (input: LineInput) => ({ type: "LINE_DELIVERED" as const, output: await runLine(input) })),
+      forward: answering(async (input: ForwardInput) => {
+        const wake = (): void => context.send("send", { type: "wake" });
+        const { qp } = await forwardMessage(queueDir, input, await messages.get(input.input.messFile), wake);
+        return { type: "FORWARDED" as const, qp };
+      }),
     },
   });
 
