@@ -1,10 +1,11 @@
-// How a machine's requests for work are answered (queue-entry, local-delivery; smtpd answers
-// smtp-session's the same way in session-answer.ts). A machine that asks for work by an action on
-// entry rather than by invoking a child actor pays for an event instead of an actor: a step cost
-// about 15 µs of CPU against 60 here (XState 5, a five-step chart in a loop). The action's implementation is
-// made from the work it asks for: the work runs to its end, and its answer — the event the work
-// resolves to, or FAILED with what it threw — goes to the actor that asked while that answer is
-// still wanted: by default while the actor runs (one stopped from outside gets nothing).
+// How a machine's requests for work are answered (queue-entry, local-delivery, remote-delivery;
+// smtpd answers smtp-session's the same way in session-answer.ts). A machine that asks for work by
+// an action on entry rather than by invoking a child actor pays for an event instead of an actor:
+// a step cost about 15 µs of CPU against 60 here (XState 5, a five-step chart in a loop). The
+// action's implementation is made from the work it asks for, which gets the request's parameters
+// and the actor that asks: the work runs to its end, and its answer — the event the work resolves
+// to, or FAILED with what it threw — goes to the actor that asked while that answer is still
+// wanted: by default while the actor runs (one stopped from outside gets nothing).
 // Pure: imports only xstate's types.
 
 import type { AnyActorRef, EventObject } from "xstate";
@@ -19,13 +20,13 @@ const running = (self: AnyActorRef): boolean => self.getSnapshot().status === "a
 
 /** A request action's implementation from the work it asks for (see above). */
 export function answering<R, A extends EventObject>(
-  work: (request: R) => Promise<A>,
+  work: (request: R, self: AnyActorRef) => Promise<A>,
   stillWanted: (self: AnyActorRef, request: R) => boolean = running,
 ) {
   return ({ self }: { self: AnyActorRef }, request: R): void => {
     const answer = (event: A | Failed): void => {
       if (stillWanted(self, request)) self.send(event);
     };
-    work(request).then(answer, (error: unknown) => answer({ type: "FAILED", error }));
+    work(request, self).then(answer, (error: unknown) => answer({ type: "FAILED", error }));
   };
 }

@@ -35,9 +35,12 @@
 // Credentials are never in this chart's context (it is inspectable): `authenticate` holds them.
 // A qmtproutes destination speaks QMTP instead: after connecting, one package (message, sender,
 // recipients as netstrings) and one reply netstring per recipient; QMTP connections are not kept.
-// Side effects are named here and provided by src/services/rspawn.
+// Side effects are asked for by actions on entry, each answered by one RemoteDeliveryAnswer
+// (answering.ts: an event, not a child actor, per step); they are named here and provided by
+// src/services/rspawn.
 
-import { and, assign, fromPromise, not, setup } from "xstate";
+import { and, assign, not, setup } from "xstate";
+import type { Failed } from "./answering.js";
 
 /** How the service wants TLS for this destination (control/tlsdestinations). */
 export type TlsPolicy = "off" | "opportunistic" | "required";
@@ -108,6 +111,19 @@ export interface RemoteDeliveryResults {
   readonly again: readonly number[];
 }
 
+/** The answer to one request for a side effect: its result, or FAILED with what it threw. */
+export type RemoteDeliveryAnswer =
+  | { readonly type: "HOSTS_FOUND"; readonly output: HostsResult }
+  | { readonly type: "CONNECTED"; readonly output: Connected }
+  /** To `exchange` and `authenticate`. */
+  | { readonly type: "REPLY"; readonly output: Reply }
+  | { readonly type: "REPLIES"; readonly output: readonly Reply[] }
+  | { readonly type: "BODY_SENT" }
+  | { readonly type: "TLS_STARTED" }
+  | { readonly type: "QMTP_SENT" }
+  | { readonly type: "QMTP_REPLIES"; readonly output: readonly string[] }
+  | Failed;
+
 interface RemoteDeliveryContext extends RemoteDeliveryInput, SessionFacts {
   readonly hosts: readonly Destination[];
   /** The host being tried (an index into hosts). */
@@ -125,9 +141,6 @@ interface RemoteDeliveryContext extends RemoteDeliveryInput, SessionFacts {
   /** QMTP answers every recipient itself: these are the results, when it did. */
   readonly ownResults: readonly RemoteDeliveryOutput[] | undefined;
 }
-
-// A promise actor the service provides; unprovided, it never settles.
-const pending = <I, O>() => fromPromise<O, I>(() => new Promise<O>(() => {}));
 
 const said = (reply: Reply): string => `Remote host said: ${reply.text}\n`;
 
@@ -189,28 +202,28 @@ export const remoteDeliveryMachine = setup({
     input: {} as RemoteDeliveryInput,
     context: {} as RemoteDeliveryContext,
     output: {} as RemoteDeliveryResults,
-  },
-  actors: {
-    /** smtproutes, literals, MX and A/AAAA lookups, in qmail's order; a DNS failure as qmail reports it. */
-    findHosts: pending<void, HostsResult>(),
-    /** A kept connection to the destination (unless `fresh`), else a new one within timeoutconnect. */
-    connect: pending<{ destination: Destination; fresh: boolean }, Connected>(),
-    /** Writes `line` (CR LF added) if given, then reads the reply; rejects when the connection dies or times out. */
-    exchange: pending<{ line: string | undefined }, Reply>(),
-    /** Writes every line in one write (RFC 2920), then reads as many replies, in order. */
-    exchangeAll: pending<{ lines: readonly string[] }, Reply[]>(),
-    /** Writes the message, dot-stuffed with CR LF line ends, and the final `.`; rejects when the connection dies. */
-    sendBody: pending<void, void>(),
-    /** Discards every byte read so far, then does the client side of the TLS handshake; rejects with the reason. */
-    startTls: pending<void, void>(),
-    /** AUTH with the route's credentials by one of `mechanisms`; the server's last reply. */
-    authenticate: pending<{ mechanisms: readonly string[] }, Reply>(),
-    /** QMTP: writes the package — message, sender and recipients as netstrings. */
-    qmtpSend: pending<void, void>(),
-    /** QMTP: reads `count` reply netstrings, one per recipient (K, Z or D, then text). */
-    qmtpReplies: pending<{ count: number }, string[]>(),
+    events: {} as RemoteDeliveryAnswer,
   },
   actions: {
+    // The requests for side effects, each answered by one RemoteDeliveryAnswer; the service provides them.
+    /** smtproutes, literals, MX and A/AAAA lookups, in qmail's order; a DNS failure as qmail reports it → HOSTS_FOUND. */
+    findHosts: () => {},
+    /** A kept connection to the destination (unless `fresh`), else a new one within timeoutconnect → CONNECTED. */
+    connect: (_, _params: { destination: Destination; fresh: boolean }) => {},
+    /** Writes `line` (CR LF added) if given, then reads the reply → REPLY; FAILED when the connection dies or times out. */
+    exchange: (_, _params: { line: string | undefined }) => {},
+    /** Writes every line in one write (RFC 2920), then reads as many replies, in order → REPLIES. */
+    exchangeAll: (_, _params: { lines: readonly string[] }) => {},
+    /** Writes the message, dot-stuffed with CR LF line ends, and the final `.` → BODY_SENT; FAILED when the connection dies. */
+    sendBody: () => {},
+    /** Discards every byte read so far, then does the client side of the TLS handshake → TLS_STARTED; FAILED with the reason. */
+    startTls: () => {},
+    /** AUTH with the route's credentials by one of `mechanisms` → REPLY: the server's last reply. */
+    authenticate: (_, _params: { mechanisms: readonly string[] }) => {},
+    /** QMTP: writes the package — message, sender and recipients as netstrings → QMTP_SENT. */
+    qmtpSend: () => {},
+    /** QMTP: reads `count` reply netstrings, one per recipient (K, Z or D, then text) → QMTP_REPLIES. */
+    qmtpReplies: (_, _params: { count: number }) => {},
     /** Sends QUIT without waiting for its reply (qmail: "waiting for remote side is just too ridiculous") and closes. */
     quit: () => {},
     /** Closes the connection without a word, before trying the next host or a fresh connection. */
@@ -266,9 +279,9 @@ export const remoteDeliveryMachine = setup({
       ],
     },
     findingHosts: {
-      invoke: {
-        src: "findHosts",
-        onDone: [
+      entry: { type: "findHosts" },
+      on: {
+        HOSTS_FOUND: [
           {
             guard: ({ event }) => event.output.ok,
             target: "nextHost",
@@ -282,7 +295,7 @@ export const remoteDeliveryMachine = setup({
             },
           },
         ],
-        onError: {
+        FAILED: {
           target: "done",
           actions: {
             type: "finish",
@@ -298,10 +311,9 @@ export const remoteDeliveryMachine = setup({
       ],
     },
     connecting: {
-      invoke: {
-        src: "connect",
-        input: ({ context }) => ({ destination: context.hosts[context.index]!, fresh: context.freshOnly }),
-        onDone: [
+      entry: { type: "connect", params: ({ context }) => ({ destination: context.hosts[context.index]!, fresh: context.freshOnly }) },
+      on: {
+        CONNECTED: [
           {
             guard: ({ event }) => event.output.kind === "reused",
             target: "connected.envelope",
@@ -315,7 +327,7 @@ export const remoteDeliveryMachine = setup({
           },
           { target: "nextHost", actions: assign({ index: ({ context }) => context.index + 1 }) },
         ],
-        onError: { target: "nextHost", actions: assign({ index: ({ context }) => context.index + 1 }) },
+        FAILED: { target: "nextHost", actions: assign({ index: ({ context }) => context.index + 1 }) },
       },
     },
     connected: {
@@ -323,22 +335,20 @@ export const remoteDeliveryMachine = setup({
       initial: "greeting",
       states: {
         reset: {
-          invoke: {
-            src: "exchange",
-            input: { line: "RSET" },
-            onDone: [
+          entry: { type: "exchange", params: { line: "RSET" } },
+          on: {
+            REPLY: [
               { guard: ({ event }) => event.output.code === 250, target: "mail" },
               { target: "#remote-delivery.connecting", actions: ["hangUp", "freshOnly"] },
             ],
             // The server closed the kept connection meanwhile: nothing was sent, so a fresh one is no failure.
-            onError: { target: "#remote-delivery.connecting", actions: ["hangUp", "freshOnly"] },
+            FAILED: { target: "#remote-delivery.connecting", actions: ["hangUp", "freshOnly"] },
           },
         },
         greeting: {
-          invoke: {
-            src: "exchange",
-            input: { line: undefined },
-            onDone: [
+          entry: { type: "exchange", params: { line: undefined } },
+          on: {
+            REPLY: [
               { guard: ({ event }) => event.output.code === 220, target: "ehlo" },
               {
                 // s/qmail: a 4xx greeting other than 421/450 sends the message to the next MX.
@@ -348,29 +358,27 @@ export const remoteDeliveryMachine = setup({
               },
               { target: "#remote-delivery.quitting", actions: { type: "finish", params: ({ context, event }) => ({ status: letter(event.output), report: `Connected to ${ip(context)} but greeting failed.\n${said(event.output)}` }) } },
             ],
-            onError: { target: "#remote-delivery.died" },
+            FAILED: { target: "#remote-delivery.died" },
           },
         },
         ehlo: {
-          invoke: {
-            src: "exchange",
-            input: ({ context }) => ({ line: `EHLO ${context.helohost}` }),
-            onDone: [
+          entry: { type: "exchange", params: ({ context }) => ({ line: `EHLO ${context.helohost}` }) },
+          on: {
+            REPLY: [
               { guard: ({ event }) => event.output.code === 250, target: "afterEhlo", actions: assign({ extensions: ({ event }) => extensionsOf(event.output) }) },
               { target: "helo" },
             ],
-            onError: { target: "#remote-delivery.died" },
+            FAILED: { target: "#remote-delivery.died" },
           },
         },
         helo: {
-          invoke: {
-            src: "exchange",
-            input: ({ context }) => ({ line: `HELO ${context.helohost}` }),
-            onDone: [
+          entry: { type: "exchange", params: ({ context }) => ({ line: `HELO ${context.helohost}` }) },
+          on: {
+            REPLY: [
               { guard: ({ event }) => event.output.code === 250, target: "afterEhlo", actions: assign({ extensions: {} }) },
               { target: "#remote-delivery.quitting", actions: { type: "finish", params: ({ context, event }) => ({ status: "Z", report: `Connected to ${ip(context)} but my name was rejected.\n${said(event.output)}` }) } },
             ],
-            onError: { target: "#remote-delivery.died" },
+            FAILED: { target: "#remote-delivery.died" },
           },
         },
         afterEhlo: {
@@ -396,23 +404,22 @@ export const remoteDeliveryMachine = setup({
           ],
         },
         startTls: {
-          invoke: {
-            src: "exchange",
-            input: { line: "STARTTLS" },
-            onDone: [
+          entry: { type: "exchange", params: { line: "STARTTLS" } },
+          on: {
+            REPLY: [
               { guard: ({ event }) => event.output.code === 220, target: "handshake" },
               // Refused: the session goes on in the clear, as without the offer (afterEhlo decides if it may).
               { target: "afterEhlo", actions: assign({ extensions: ({ context }) => withoutKeyword(context.extensions, "STARTTLS") }) },
             ],
-            onError: { target: "#remote-delivery.died" },
+            FAILED: { target: "#remote-delivery.died" },
           },
         },
         handshake: {
-          invoke: {
-            src: "startTls",
+          entry: { type: "startTls" },
+          on: {
             // RFC 3207 §4.2: what the server said before TLS (its EHLO keywords) no longer counts.
-            onDone: { target: "ehlo", actions: assign({ tlsActive: true, extensions: {} }) },
-            onError: {
+            TLS_STARTED: { target: "ehlo", actions: assign({ tlsActive: true, extensions: {} }) },
+            FAILED: {
               target: "#remote-delivery.quitting",
               actions: {
                 type: "finish",
@@ -422,15 +429,14 @@ export const remoteDeliveryMachine = setup({
           },
         },
         authenticating: {
-          invoke: {
-            src: "authenticate",
-            input: ({ context }) => ({ mechanisms: usableMechanisms(context) }),
-            onDone: [
+          entry: { type: "authenticate", params: ({ context }) => ({ mechanisms: usableMechanisms(context) }) },
+          on: {
+            REPLY: [
               { guard: ({ event }) => event.output.code === 235, target: "envelope", actions: assign({ authenticated: true }) },
               // Credentials are the route's, fixed by the postmaster: a refusal waits for a fix rather than bounce.
               { target: "#remote-delivery.quitting", actions: { type: "finish", params: ({ context, event }) => ({ status: "Z", report: `Connected to ${ip(context)} but authentication was rejected.\n${said(event.output)}` }) } },
             ],
-            onError: { target: "#remote-delivery.died" },
+            FAILED: { target: "#remote-delivery.died" },
           },
         },
         envelope: {
@@ -451,10 +457,9 @@ export const remoteDeliveryMachine = setup({
           ],
         },
         pipelined: {
-          invoke: {
-            src: "exchangeAll",
-            input: ({ context }) => ({ lines: pipelinedLines(context) }),
-            onDone: [
+          entry: { type: "exchangeAll", params: ({ context }) => ({ lines: pipelinedLines(context) }) },
+          on: {
+            REPLIES: [
               // The kept connection will not go on: whatever the rest got, the hang-up ends that transaction.
               {
                 guard: ({ context, event }) => context.reused && event.output[0]!.code !== 250,
@@ -479,7 +484,7 @@ export const remoteDeliveryMachine = setup({
                 }),
               },
             ],
-            onError: [
+            FAILED: [
               // No body went out on the kept connection: a fresh one is no failure.
               { guard: ({ context }) => context.reused, target: "#remote-delivery.connecting", actions: ["hangUp", "freshOnly"] },
               { target: "#remote-delivery.died" },
@@ -487,22 +492,20 @@ export const remoteDeliveryMachine = setup({
           },
         },
         mail: {
-          invoke: {
-            src: "exchange",
-            input: ({ context }) => ({ line: mailLine(context) }),
-            onDone: [
+          entry: { type: "exchange", params: ({ context }) => ({ line: mailLine(context) }) },
+          on: {
+            REPLY: [
               { guard: ({ event }) => event.output.code < 400, target: "rcpt" },
               { target: "#remote-delivery.keeping", actions: { type: "senderRejected", params: ({ event }) => event.output } },
             ],
-            onError: { target: "#remote-delivery.died" },
+            FAILED: { target: "#remote-delivery.died" },
           },
         },
         rcpt: {
-          invoke: {
-            src: "exchange",
-            input: ({ context }) => ({ line: rcptLine(context.recipients[context.rcptReplies.length]!) }),
-            onDone: { target: "rcptDone", actions: assign({ rcptReplies: ({ context, event }) => [...context.rcptReplies, event.output] }) },
-            onError: { target: "#remote-delivery.died" },
+          entry: { type: "exchange", params: ({ context }) => ({ line: rcptLine(context.recipients[context.rcptReplies.length]!) }) },
+          on: {
+            REPLY: { target: "rcptDone", actions: assign({ rcptReplies: ({ context, event }) => [...context.rcptReplies, event.output] }) },
+            FAILED: { target: "#remote-delivery.died" },
           },
         },
         rcptDone: {
@@ -518,11 +521,10 @@ export const remoteDeliveryMachine = setup({
           always: [{ guard: ({ context }) => context.dataReply !== undefined, target: "dataAnswered" }, { target: "dataCommand" }],
         },
         dataCommand: {
-          invoke: {
-            src: "exchange",
-            input: { line: "DATA" },
-            onDone: { target: "dataAnswered", actions: assign({ dataReply: ({ event }) => event.output }) },
-            onError: { target: "#remote-delivery.died" },
+          entry: { type: "exchange", params: { line: "DATA" } },
+          on: {
+            REPLY: { target: "dataAnswered", actions: assign({ dataReply: ({ event }) => event.output }) },
+            FAILED: { target: "#remote-delivery.died" },
           },
         },
         dataAnswered: {
@@ -535,34 +537,40 @@ export const remoteDeliveryMachine = setup({
           ],
         },
         body: {
-          invoke: { src: "sendBody", onDone: { target: "dataReply" }, onError: { target: "#remote-delivery.died" } },
+          entry: { type: "sendBody" },
+          on: {
+            BODY_SENT: { target: "dataReply" },
+            FAILED: { target: "#remote-delivery.died" },
+          },
         },
         // QMTP (cr.yp.to/proto/qmtp.txt): no greeting and no commands; one package, one reply per recipient.
         qmtpPackage: {
-          invoke: { src: "qmtpSend", onDone: { target: "qmtpReplies" }, onError: { target: "#remote-delivery.died" } },
+          entry: { type: "qmtpSend" },
+          on: {
+            QMTP_SENT: { target: "qmtpReplies" },
+            FAILED: { target: "#remote-delivery.died" },
+          },
         },
         qmtpReplies: {
-          invoke: {
-            src: "qmtpReplies",
-            input: ({ context }) => ({ count: context.recipients.length }),
-            onDone: { target: "#remote-delivery.quitting", actions: assign({ ownResults: ({ context, event }) => event.output.map((reply) => qmtpResult(ip(context), reply)) }) },
+          entry: { type: "qmtpReplies", params: ({ context }) => ({ count: context.recipients.length }) },
+          on: {
+            QMTP_REPLIES: { target: "#remote-delivery.quitting", actions: assign({ ownResults: ({ context, event }) => event.output.map((reply) => qmtpResult(ip(context), reply)) }) },
             // The whole package went out: the server may have taken the message before the connection died.
-            onError: {
+            FAILED: {
               target: "#remote-delivery.quitting",
               actions: { type: "finish", params: ({ context }) => ({ status: "Z", report: `Connected to ${ip(context)} but connection died. Possible duplicate! (#4.4.2)\n` }) },
             },
           },
         },
         dataReply: {
-          invoke: {
-            src: "exchange",
-            input: { line: undefined },
-            onDone: [
+          entry: { type: "exchange", params: { line: undefined } },
+          on: {
+            REPLY: [
               { guard: ({ event }) => event.output.code < 400, target: "#remote-delivery.keeping", actions: { type: "finish", params: ({ context, event }) => ({ status: "K", report: `${ip(context)} accepted message.\n${said(event.output)}` }) } },
               { target: "#remote-delivery.keeping", actions: { type: "finish", params: ({ context, event }) => ({ status: letter(event.output), report: `${ip(context)} failed after I sent the message.\n${said(event.output)}` }) } },
             ],
             // The final dot went out: the server may have taken the message before the connection died.
-            onError: {
+            FAILED: {
               target: "#remote-delivery.quitting",
               actions: { type: "finish", params: ({ context }) => ({ status: "Z", report: `Connected to ${ip(context)} but connection died. Possible duplicate! (#4.4.2)\n` }) },
             },

@@ -6,13 +6,12 @@
 // offered — a fresh connection when the kept one is dead), and QMTP's package with
 // per-recipient replies.
 
-import { createActor, fromPromise } from "xstate";
+import { createActor } from "xstate";
 import { describe, expect, it } from "vitest";
+import { answering } from "../../machines/answering.js";
 import {
   remoteDeliveryMachine,
-  type Connected,
   type Destination,
-  type HostsResult,
   type RemoteDeliveryInput,
   type RemoteDeliveryOutput,
   type Reply,
@@ -47,35 +46,37 @@ async function run(script: Script): Promise<{ results: readonly RemoteDeliveryOu
     return reply(script.replies(ip, verb, line ?? ""));
   };
   const machine = remoteDeliveryMachine.provide({
-    actors: {
-      findHosts: fromPromise<HostsResult, void>(async () => ({ ok: true, hosts: script.hosts ?? [host("192.0.2.1")] })),
-      connect: fromPromise<Connected, { destination: Destination; fresh: boolean }>(async ({ input }) => {
-        ip = input.destination.ip;
-        if (kept !== undefined && !input.fresh) {
+    actions: {
+      findHosts: answering(async () => ({ type: "HOSTS_FOUND" as const, output: { ok: true as const, hosts: script.hosts ?? [host("192.0.2.1")] } })),
+      connect: answering(async (request: { destination: Destination; fresh: boolean }) => {
+        ip = request.destination.ip;
+        if (kept !== undefined && !request.fresh) {
           const facts = kept;
           kept = undefined;
           log.push(`reuse ${ip}`);
-          return { kind: "reused", facts };
+          return { type: "CONNECTED" as const, output: { kind: "reused" as const, facts } };
         }
         log.push(`connect ${ip}`);
-        return (script.refused ?? []).includes(ip) ? { kind: "failed" } : { kind: "fresh" };
+        return { type: "CONNECTED" as const, output: (script.refused ?? []).includes(ip) ? { kind: "failed" as const } : { kind: "fresh" as const } };
       }),
-      exchange: fromPromise<Reply, { line: string | undefined }>(async ({ input }) => answer(input.line)),
-      exchangeAll: fromPromise<Reply[], { lines: readonly string[] }>(async ({ input }) => {
-        log.push(`pipelined ${input.lines.length}`);
-        return input.lines.map(answer);
+      exchange: answering(async (request: { line: string | undefined }) => ({ type: "REPLY" as const, output: answer(request.line) })),
+      exchangeAll: answering(async (request: { lines: readonly string[] }) => {
+        log.push(`pipelined ${request.lines.length}`);
+        return { type: "REPLIES" as const, output: request.lines.map(answer) };
       }),
-      sendBody: fromPromise<void, void>(async () => void log.push("body")),
-      startTls: fromPromise<void, void>(async () => void log.push("tls")),
-      authenticate: fromPromise<Reply, { mechanisms: readonly string[] }>(async ({ input }) => answer(`AUTH ${input.mechanisms[0]}`)),
-      qmtpSend: fromPromise<void, void>(async () => void log.push("package")),
-      qmtpReplies: fromPromise<string[], { count: number }>(async ({ input }) => {
-        log.push(`replies ${input.count}`);
+      sendBody: answering(async () => (log.push("body"), { type: "BODY_SENT" as const })),
+      startTls: answering(async () => (log.push("tls"), { type: "TLS_STARTED" as const })),
+      authenticate: answering(async (request: { mechanisms: readonly string[] }) => ({ type: "REPLY" as const, output: answer(`AUTH ${request.mechanisms[0]}`) })),
+      qmtpSend: answering(async () => (log.push("package"), { type: "QMTP_SENT" as const })),
+      qmtpReplies: answering(async (request: { count: number }) => {
+        log.push(`replies ${request.count}`);
         if (script.qmtpReplies === undefined) throw new Error("connection closed");
-        return [...script.qmtpReplies];
+        return { type: "QMTP_REPLIES" as const, output: [...script.qmtpReplies] };
       }),
+      quit: () => void log.push("QUIT"),
+      hangUp: () => void log.push("hang up"),
+      keep: () => void log.push("keep"),
     },
-    actions: { quit: () => void log.push("QUIT"), hangUp: () => void log.push("hang up"), keep: () => void log.push("keep") },
   });
   const input: RemoteDeliveryInput = { protocol: "smtp", sender: "s@a.test", recipients: ["r@b.test"], helohost: "me.test", tls: "opportunistic", auth: false, size: 100, eightBit: false, ...script.input };
   const actor = createActor(machine, { input });

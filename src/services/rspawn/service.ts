@@ -22,16 +22,14 @@
 // (default 5; 0 keeps none).
 
 import { networkInterfaces } from "node:os";
-import { fromPromise, type AnyActorRef } from "xstate";
+import type { AnyActorRef } from "xstate";
+import { answering } from "../../../machines/answering.js";
 import type { StartService } from "../../../supervisors/service-module.js";
 import { clock } from "../../../supervisors/clock.js";
 import {
   remoteDeliveryMachine,
-  type Connected,
   type Destination,
-  type HostsResult,
   type RemoteDeliveryResults,
-  type Reply,
   type SessionFacts,
 } from "../../../machines/remote-delivery.js";
 import { ConfigError } from "../../config/config-error.js";
@@ -147,44 +145,48 @@ const start: StartService = async (context) => {
     return attempt.connection;
   };
   const machine = remoteDeliveryMachine.provide({
-    actors: {
-      findHosts: fromPromise<HostsResult, void>(({ self }) => {
-        const { find, plan } = of(self._parent);
-        return findHosts(find, plan.route, plan.domain);
+    actions: {
+      findHosts: answering(async (_, self) => {
+        const { find, plan } = of(self);
+        return { type: "HOSTS_FOUND" as const, output: await findHosts(find, plan.route, plan.domain) };
       }),
-      connect: fromPromise<Connected, { destination: Destination; fresh: boolean }>(async ({ input, self }) => {
-        const attempt = of(self._parent);
-        attempt.sessionKey = attempt.plan.sessionKey(input.destination);
-        const kept = input.fresh ? undefined : pool.take(attempt.sessionKey);
+      connect: answering(async (request: { destination: Destination; fresh: boolean }, self) => {
+        const attempt = of(self);
+        attempt.sessionKey = attempt.plan.sessionKey(request.destination);
+        const kept = request.fresh ? undefined : pool.take(attempt.sessionKey);
         if (kept !== undefined) {
           attempt.connection = kept.connection;
-          return { kind: "reused", facts: kept.facts };
+          return { type: "CONNECTED" as const, output: { kind: "reused" as const, facts: kept.facts } };
         }
-        attempt.connection = await dial(input.destination, attempt.plan.connection, attempt.plan.check);
-        return attempt.connection === undefined ? { kind: "failed" } : { kind: "fresh" };
+        attempt.connection = await dial(request.destination, attempt.plan.connection, attempt.plan.check);
+        return { type: "CONNECTED" as const, output: attempt.connection === undefined ? { kind: "failed" as const } : { kind: "fresh" as const } };
       }),
-      exchange: fromPromise<Reply, { line: string | undefined }>(({ input, self }) => live(of(self._parent)).exchange(input.line)),
-      exchangeAll: fromPromise<Reply[], { lines: readonly string[] }>(({ input, self }) => live(of(self._parent)).exchangeAll(input.lines)),
-      sendBody: fromPromise<void, void>(({ self }) => {
-        const attempt = of(self._parent);
-        return attempt.message.send((bytes) => live(attempt).write(bytes));
+      exchange: answering(async (request: { line: string | undefined }, self) => ({ type: "REPLY" as const, output: await live(of(self)).exchange(request.line) })),
+      exchangeAll: answering(async (request: { lines: readonly string[] }, self) => ({
+        type: "REPLIES" as const,
+        output: await live(of(self)).exchangeAll(request.lines),
+      })),
+      sendBody: answering(async (_, self) => {
+        const attempt = of(self);
+        await attempt.message.send((bytes) => live(attempt).write(bytes));
+        return { type: "BODY_SENT" as const };
       }),
-      startTls: fromPromise<void, void>(({ self }) => {
-        const attempt = of(self._parent);
-        return live(attempt).startTls(attempt.plan.check);
+      startTls: answering(async (_, self) => {
+        const attempt = of(self);
+        await live(attempt).startTls(attempt.plan.check);
+        return { type: "TLS_STARTED" as const };
       }),
-      authenticate: fromPromise<Reply, { mechanisms: readonly string[] }>(({ input, self }) => {
-        const attempt = of(self._parent);
-        return authenticate(live(attempt), attempt.plan.route!.credentials!, input.mechanisms);
+      authenticate: answering(async (request: { mechanisms: readonly string[] }, self) => {
+        const attempt = of(self);
+        return { type: "REPLY" as const, output: await authenticate(live(attempt), attempt.plan.route!.credentials!, request.mechanisms) };
       }),
-      qmtpSend: fromPromise<void, void>(({ self }) => {
-        const attempt = of(self._parent);
+      qmtpSend: answering(async (_, self) => {
+        const attempt = of(self);
         const recipients = attempt.batch.map((delivery) => delivery.recipient);
-        return sendQmtpPackage((bytes) => live(attempt).write(bytes), attempt.message, attempt.batch[0]!.sender, recipients);
+        await sendQmtpPackage((bytes) => live(attempt).write(bytes), attempt.message, attempt.batch[0]!.sender, recipients);
+        return { type: "QMTP_SENT" as const };
       }),
-      qmtpReplies: fromPromise<string[], { count: number }>(({ input, self }) => live(of(self._parent)).readNetstrings(input.count)),
-    },
-    actions: {
+      qmtpReplies: answering(async (request: { count: number }, self) => ({ type: "QMTP_REPLIES" as const, output: await live(of(self)).readNetstrings(request.count) })),
       quit: ({ self }) => of(self).connection?.quit(),
       hangUp: ({ self }) => of(self).connection?.close(),
       keep: ({ self }, facts: SessionFacts) => {
