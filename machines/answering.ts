@@ -27,6 +27,7 @@ export function answering<R, A extends EventObject>(
     const answer = (event: A | Failed): void => {
       if (stillWanted(self, request)) self.send(event);
     };
-    work(request, self).then(answer, (error: unknown) => answer({ type: "FAILED", error }));
+    // A work that throws before it returns its promise is answered FAILED as well.
+    new Promise<A>((resolve) => resolve(work(request, self))).then(answer, (error: unknown) => answer({ type: "FAILED", error }));
   };
 }
