@@ -5,7 +5,9 @@
 // action's implementation is made from the work it asks for, which gets the request's parameters
 // and the actor that asks: the work runs to its end, and its answer — the event the work resolves
 // to, or FAILED with what it threw — goes to the actor that asked while that answer is still
-// wanted: by default while the actor runs (one stopped from outside gets nothing).
+// wanted: by default while the actor runs (one stopped from outside gets nothing). Each machine
+// exports an `answering` typed to its own answers: an answer the chart does not handle would
+// leave it waiting for ever, and a misspelt one then does not compile.
 // Pure: imports only xstate's types.
 
 import type { AnyActorRef, EventObject } from "xstate";

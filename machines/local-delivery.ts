@@ -15,8 +15,8 @@
 // src/services/lspawn. A failing side effect rejects with a `DeliveryFailure` (letter and text);
 // anything else it throws counts as temporary.
 
-import { assign, setup } from "xstate";
-import type { Failed } from "./answering.js";
+import { assign, setup, type AnyActorRef } from "xstate";
+import { answering as answerRequests, type Failed } from "./answering.js";
 
 /** A .qmail line, parsed: where it delivers. Paths are absolute (resolved against the home). */
 export type Instruction =
@@ -86,6 +86,9 @@ export type LocalDeliveryAnswer =
   | { readonly type: "LINE_DELIVERED"; readonly output: LineOutput }
   | { readonly type: "FORWARDED"; readonly qp: number }
   | Failed;
+
+/** A request action's implementation from the work it asks for (answering.ts), answering as this chart expects. */
+export const answering = <R>(work: (request: R, self: AnyActorRef) => Promise<LocalDeliveryAnswer>) => answerRequests(work);
 
 interface Context {
   readonly input: LocalDeliveryInput;

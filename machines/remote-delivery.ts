@@ -39,8 +39,8 @@
 // (answering.ts: an event, not a child actor, per step); they are named here and provided by
 // src/services/rspawn.
 
-import { and, assign, not, setup } from "xstate";
-import type { Failed } from "./answering.js";
+import { and, assign, not, setup, type AnyActorRef } from "xstate";
+import { answering as answerRequests, type Failed } from "./answering.js";
 
 /** How the service wants TLS for this destination (control/tlsdestinations). */
 export type TlsPolicy = "off" | "opportunistic" | "required";
@@ -123,6 +123,9 @@ export type RemoteDeliveryAnswer =
   | { readonly type: "QMTP_SENT" }
   | { readonly type: "QMTP_REPLIES"; readonly output: readonly string[] }
   | Failed;
+
+/** A request action's implementation from the work it asks for (answering.ts), answering as this chart expects. */
+export const answering = <R>(work: (request: R, self: AnyActorRef) => Promise<RemoteDeliveryAnswer>) => answerRequests(work);
 
 interface RemoteDeliveryContext extends RemoteDeliveryInput, SessionFacts {
   readonly hosts: readonly Destination[];

@@ -4,8 +4,8 @@
 
 import { createActor, toPromise } from "xstate";
 import { describe, expect, it } from "vitest";
-import { answering } from "../../machines/answering.js";
 import {
+  answering,
   localDeliveryMachine,
   type ForwardInput,
   type Instruction,
@@ -34,15 +34,15 @@ function run(instructions: Instruction[], line: (input: LineInput) => Promise<Li
     actions: {
       prepare: answering(async () => {
         calls.push("prepare");
-        return { type: "PREPARED" as const, prepared: prepared(instructions) };
+        return { type: "PREPARED", prepared: prepared(instructions) };
       }),
       deliverLine: answering(async (input: LineInput) => {
         calls.push(input.instruction.kind === "program" ? input.instruction.command : input.instruction.path);
-        return { type: "LINE_DELIVERED" as const, output: await line(input) };
+        return { type: "LINE_DELIVERED", output: await line(input) };
       }),
       forward: answering(async (input: ForwardInput) => {
         forwards.push(input.addresses);
-        return { type: "FORWARDED" as const, qp: 42 };
+        return { type: "FORWARDED", qp: 42 };
       }),
     },
   });

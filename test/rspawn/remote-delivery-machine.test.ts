@@ -8,8 +8,8 @@
 
 import { createActor } from "xstate";
 import { describe, expect, it } from "vitest";
-import { answering } from "../../machines/answering.js";
 import {
+  answering,
   remoteDeliveryMachine,
   type Destination,
   type RemoteDeliveryInput,
@@ -47,31 +47,31 @@ async function run(script: Script): Promise<{ results: readonly RemoteDeliveryOu
   };
   const machine = remoteDeliveryMachine.provide({
     actions: {
-      findHosts: answering(async () => ({ type: "HOSTS_FOUND" as const, output: { ok: true as const, hosts: script.hosts ?? [host("192.0.2.1")] } })),
+      findHosts: answering(async () => ({ type: "HOSTS_FOUND", output: { ok: true, hosts: script.hosts ?? [host("192.0.2.1")] } })),
       connect: answering(async (request: { destination: Destination; fresh: boolean }) => {
         ip = request.destination.ip;
         if (kept !== undefined && !request.fresh) {
           const facts = kept;
           kept = undefined;
           log.push(`reuse ${ip}`);
-          return { type: "CONNECTED" as const, output: { kind: "reused" as const, facts } };
+          return { type: "CONNECTED", output: { kind: "reused", facts } };
         }
         log.push(`connect ${ip}`);
-        return { type: "CONNECTED" as const, output: (script.refused ?? []).includes(ip) ? { kind: "failed" as const } : { kind: "fresh" as const } };
+        return { type: "CONNECTED", output: (script.refused ?? []).includes(ip) ? { kind: "failed" } : { kind: "fresh" } };
       }),
-      exchange: answering(async (request: { line: string | undefined }) => ({ type: "REPLY" as const, output: answer(request.line) })),
+      exchange: answering(async (request: { line: string | undefined }) => ({ type: "REPLY", output: answer(request.line) })),
       exchangeAll: answering(async (request: { lines: readonly string[] }) => {
         log.push(`pipelined ${request.lines.length}`);
-        return { type: "REPLIES" as const, output: request.lines.map(answer) };
+        return { type: "REPLIES", output: request.lines.map(answer) };
       }),
-      sendBody: answering(async () => (log.push("body"), { type: "BODY_SENT" as const })),
-      startTls: answering(async () => (log.push("tls"), { type: "TLS_STARTED" as const })),
-      authenticate: answering(async (request: { mechanisms: readonly string[] }) => ({ type: "REPLY" as const, output: answer(`AUTH ${request.mechanisms[0]}`) })),
-      qmtpSend: answering(async () => (log.push("package"), { type: "QMTP_SENT" as const })),
+      sendBody: answering(async () => (log.push("body"), { type: "BODY_SENT" })),
+      startTls: answering(async () => (log.push("tls"), { type: "TLS_STARTED" })),
+      authenticate: answering(async (request: { mechanisms: readonly string[] }) => ({ type: "REPLY", output: answer(`AUTH ${request.mechanisms[0]}`) })),
+      qmtpSend: answering(async () => (log.push("package"), { type: "QMTP_SENT" })),
       qmtpReplies: answering(async (request: { count: number }) => {
         log.push(`replies ${request.count}`);
         if (script.qmtpReplies === undefined) throw new Error("connection closed");
-        return { type: "QMTP_REPLIES" as const, output: [...script.qmtpReplies] };
+        return { type: "QMTP_REPLIES", output: [...script.qmtpReplies] };
       }),
       quit: () => void log.push("QUIT"),
       hangUp: () => void log.push("hang up"),

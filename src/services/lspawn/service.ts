@@ -10,10 +10,10 @@
 // Env (the service's envdir): PROGRAM_TIMEOUT seconds a program may run (default 3600);
 // PASSWD the passwd file for system accounts (default /etc/passwd).
 
-import { answering } from "../../../machines/answering.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { StartService } from "../../../supervisors/service-module.js";
 import {
+  answering,
   localDeliveryMachine,
   type ForwardInput,
   type LineInput,
@@ -63,14 +63,14 @@ const start: StartService = async (context) => {
   const machine = localDeliveryMachine.provide({
     actions: {
       prepare: answering(async (input: LocalDeliveryInput) => ({
-        type: "PREPARED" as const,
+        type: "PREPARED",
         prepared: await prepareDelivery(settings, input, prepareAsAccount),
       })),
-      deliverLine: answering(async (input: LineInput) => ({ type: "LINE_DELIVERED" as const, output: await runLine(input) })),
+      deliverLine: answering(async (input: LineInput) => ({ type: "LINE_DELIVERED", output: await runLine(input) })),
       forward: answering(async (input: ForwardInput) => {
         const wake = (): void => context.send("send", { type: "wake" });
         const { qp } = await forwardMessage(queueDir, input, await messages.get(input.input.messFile), wake);
-        return { type: "FORWARDED" as const, qp };
+        return { type: "FORWARDED", qp };
       }),
     },
   });

@@ -23,10 +23,10 @@
 
 import { networkInterfaces } from "node:os";
 import type { AnyActorRef } from "xstate";
-import { answering } from "../../../machines/answering.js";
 import type { StartService } from "../../../supervisors/service-module.js";
 import { clock } from "../../../supervisors/clock.js";
 import {
+  answering,
   remoteDeliveryMachine,
   type Destination,
   type RemoteDeliveryResults,
@@ -148,7 +148,7 @@ const start: StartService = async (context) => {
     actions: {
       findHosts: answering(async (_, self) => {
         const { find, plan } = of(self);
-        return { type: "HOSTS_FOUND" as const, output: await findHosts(find, plan.route, plan.domain) };
+        return { type: "HOSTS_FOUND", output: await findHosts(find, plan.route, plan.domain) };
       }),
       connect: answering(async (request: { destination: Destination; fresh: boolean }, self) => {
         const attempt = of(self);
@@ -156,37 +156,37 @@ const start: StartService = async (context) => {
         const kept = request.fresh ? undefined : pool.take(attempt.sessionKey);
         if (kept !== undefined) {
           attempt.connection = kept.connection;
-          return { type: "CONNECTED" as const, output: { kind: "reused" as const, facts: kept.facts } };
+          return { type: "CONNECTED", output: { kind: "reused", facts: kept.facts } };
         }
         attempt.connection = await dial(request.destination, attempt.plan.connection, attempt.plan.check);
-        return { type: "CONNECTED" as const, output: attempt.connection === undefined ? { kind: "failed" as const } : { kind: "fresh" as const } };
+        return { type: "CONNECTED", output: attempt.connection === undefined ? { kind: "failed" } : { kind: "fresh" } };
       }),
-      exchange: answering(async (request: { line: string | undefined }, self) => ({ type: "REPLY" as const, output: await live(of(self)).exchange(request.line) })),
+      exchange: answering(async (request: { line: string | undefined }, self) => ({ type: "REPLY", output: await live(of(self)).exchange(request.line) })),
       exchangeAll: answering(async (request: { lines: readonly string[] }, self) => ({
-        type: "REPLIES" as const,
+        type: "REPLIES",
         output: await live(of(self)).exchangeAll(request.lines),
       })),
       sendBody: answering(async (_, self) => {
         const attempt = of(self);
         await attempt.message.send((bytes) => live(attempt).write(bytes));
-        return { type: "BODY_SENT" as const };
+        return { type: "BODY_SENT" };
       }),
       startTls: answering(async (_, self) => {
         const attempt = of(self);
         await live(attempt).startTls(attempt.plan.check);
-        return { type: "TLS_STARTED" as const };
+        return { type: "TLS_STARTED" };
       }),
       authenticate: answering(async (request: { mechanisms: readonly string[] }, self) => {
         const attempt = of(self);
-        return { type: "REPLY" as const, output: await authenticate(live(attempt), attempt.plan.route!.credentials!, request.mechanisms) };
+        return { type: "REPLY", output: await authenticate(live(attempt), attempt.plan.route!.credentials!, request.mechanisms) };
       }),
       qmtpSend: answering(async (_, self) => {
         const attempt = of(self);
         const recipients = attempt.batch.map((delivery) => delivery.recipient);
         await sendQmtpPackage((bytes) => live(attempt).write(bytes), attempt.message, attempt.batch[0]!.sender, recipients);
-        return { type: "QMTP_SENT" as const };
+        return { type: "QMTP_SENT" };
       }),
-      qmtpReplies: answering(async (request: { count: number }, self) => ({ type: "QMTP_REPLIES" as const, output: await live(of(self)).readNetstrings(request.count) })),
+      qmtpReplies: answering(async (request: { count: number }, self) => ({ type: "QMTP_REPLIES", output: await live(of(self)).readNetstrings(request.count) })),
       quit: ({ self }) => of(self).connection?.quit(),
       hangUp: ({ self }) => of(self).connection?.close(),
       keep: ({ self }, facts: SessionFacts) => {
