@@ -26,7 +26,7 @@
 // (made with `answering`) and both waits with `machine.provide`.
 
 import { and, assign, fromCallback, setup, type AnyActorRef, type EventObject, type SnapshotFrom } from "xstate";
-import { answering as answerRequests, type Failed } from "./answering.js";
+import { answering as answerRequests, isRunning, type Failed } from "./answering.js";
 
 export type Channel = "local" | "remote";
 export type SpawnStatus = "K" | "Z" | "D";
@@ -360,10 +360,10 @@ export type QueueEntrySnapshot = SnapshotFrom<QueueEntryMachine>;
  * the entry only while the entry runs and the attempt that asked is still its own.
  */
 export const answering = <R extends { readonly attempt: number }>(work: (request: R) => Promise<QueueEntryAnswer>) =>
-  answerRequests(work, (self: AnyActorRef, request: R) => {
-    const snapshot = self.getSnapshot() as QueueEntrySnapshot;
-    return snapshot.status === "active" && snapshot.context.attempt === request.attempt;
-  });
+  answerRequests(
+    work,
+    (self: AnyActorRef, request: R) => isRunning(self) && (self.getSnapshot() as QueueEntrySnapshot).context.attempt === request.attempt,
+  );
 
 /**
  * When an entry only waits — every channel waiting for its next try or finished — the earliest

@@ -11,10 +11,10 @@ import type { Socket } from "node:net";
 import type { X509Certificate } from "node:crypto";
 import { TLSSocket, type SecureContext } from "node:tls";
 import type { AnyActorRef } from "xstate";
+import { sendIfActive } from "../../../machines/answering.js";
 import { inputEvent, type ReadResult } from "../../../machines/line-input.js";
 import type { SplitLine } from "../../../machines/smtp-syntax.js";
 import { trustedClientDn } from "./client-certificate.js";
-import { sendIfActive } from "./session-answer.js";
 
 /** Longest command line (AUTH responses included) before the rest of the line is discarded. */
 export const MAX_LINE_BYTES = 2048;
