@@ -1,5 +1,6 @@
 // How a machine's requests for work are answered (queue-entry, local-delivery, remote-delivery,
-// and smtp-session through smtpd's session-answer.ts). A machine that asks for work by
+// pop3-session, qmtp-session and qmqp-session, and smtp-session through smtpd's
+// session-answer.ts). A machine that asks for work by
 // an action on entry rather than by invoking a child actor pays for an event instead of an actor:
 // a step cost about 15 µs of CPU against 60 here (XState 5, a five-step chart in a loop). The
 // action's implementation is made from the work it asks for, which gets the request's parameters

@@ -10,13 +10,16 @@
 // (`requestLine`) and the service answers with one LINE, OVERLONG, TIMEOUT or CLOSED event, so
 // STLS's handshake starts before any byte after the STLS line is parsed, and those bytes are
 // discarded (security.md §1.2). Asking is an action, not an invoked actor: a line costs an event,
-// not a child actor (1 000 sessions hold 1 000 fewer actors). Deletions are only marks in the
+// not a child actor (1 000 sessions hold 1 000 fewer actors). The other work — the password
+// check, opening the maildrop, a retrieval, the update, the handshake — is asked for the same way
+// and answered by one Pop3Answer (answering.ts). Deletions are only marks in the
 // context until QUIT reaches `update`: a connection that drops or times out in transaction
-// deletes nothing (security.md §1.10). Pure: imports xstate and the SMTP syntax helpers (command
-// split, base64, AUTH PLAIN); the service provides requestLine, reply, checkPassword,
-// openMaildrop, retrieve, commitUpdate and startTls.
+// deletes nothing (security.md §1.10). Pure: imports xstate, answering.ts and the SMTP syntax
+// helpers (command split, base64, AUTH PLAIN); the service provides requestLine, reply,
+// checkPassword, openMaildrop, retrieve, commitUpdate and startTls.
 
-import { assertEvent, assign, fromPromise, setup } from "xstate";
+import { assertEvent, assign, setup, type AnyActorRef } from "xstate";
+import { answering as answerRequests, type Failed } from "./answering.js";
 import type { InputEvent } from "./line-input.js";
 import { decodeBase64, encodeBase64, parseCommand, plainCredentials, splitCommandLine, type Command, type SplitLine } from "./smtp-syntax.js";
 
@@ -132,7 +135,17 @@ export interface Pop3SessionContext extends Pop3SessionInput {
   readonly challengeCount: number;
 }
 
-const pending = <I, O>() => fromPromise<O, I>(() => new Promise<O>(() => {}));
+/** The answer to one request other than a line: its result, or FAILED with what it threw. */
+export type Pop3Answer =
+  | { readonly type: "PASSWORD_CHECKED"; readonly verdict: AuthVerdict }
+  | { readonly type: "MAILDROP_OPENED"; readonly opened: MaildropOpened }
+  | { readonly type: "RETRIEVED"; readonly result: "sent" | "unreadable" }
+  | { readonly type: "UPDATED"; readonly unlinkedAll: boolean }
+  | { readonly type: "TLS_STARTED" }
+  | Failed;
+
+/** A request action's implementation from the work it asks for (answering.ts), answering as this chart expects. */
+export const answering = <R>(work: (request: R, self: AnyActorRef) => Promise<Pop3Answer>) => answerRequests(work);
 
 function saslMechanisms(context: Pop3SessionContext): string[] {
   return context.cram ? ["PLAIN", "CRAM-MD5"] : ["PLAIN"];
@@ -306,21 +319,20 @@ export const pop3SessionMachine = setup({
   types: {
     input: {} as Pop3SessionInput,
     context: {} as Pop3SessionContext,
-    events: {} as InputEvent,
-  },
-  actors: {
-    /** Virtual users, then the checkpassword program; a uid-0 account is rejected. */
-    checkPassword: pending<OnConnection<{ readonly credentials: Pop3Credentials }>, AuthVerdict>(),
-    /** Locks the maildrop, cleans tmp/, lists new/ and cur/ in qmail-pop3d's order. */
-    openMaildrop: pending<OnConnection<{ readonly mailbox: Mailbox }>, MaildropOpened>(),
-    /** Writes `+OK `, the message converted as qmail-pop3d's blast() does and the end; "unreadable" writes nothing. */
-    retrieve: pending<OnConnection<Retrieval>, "sent" | "unreadable">(),
-    /** QUIT in transaction: unlinks the deleted messages, moves new/ to cur/; false if an unlink failed. */
-    commitUpdate: pending<OnConnection<{ readonly deleted: readonly number[] }>, boolean>(),
-    /** Discards every byte read so far, then the server side of the TLS handshake. */
-    startTls: pending<OnConnection, void>(),
+    events: {} as InputEvent | Pop3Answer,
   },
   actions: {
+    // The requests other than a line; the service provides them (made with `answering`).
+    /** Virtual users, then the checkpassword program; a uid-0 account is rejected → PASSWORD_CHECKED. */
+    checkPassword: (_, _params: OnConnection<{ readonly credentials: Pop3Credentials }>) => {},
+    /** Locks the maildrop, cleans tmp/, lists new/ and cur/ in qmail-pop3d's order → MAILDROP_OPENED. */
+    openMaildrop: (_, _params: OnConnection<{ readonly mailbox: Mailbox }>) => {},
+    /** Writes `+OK `, the message converted as qmail-pop3d's blast() does and the end; "unreadable" writes nothing → RETRIEVED. */
+    retrieve: (_, _params: OnConnection<Retrieval>) => {},
+    /** QUIT in transaction: unlinks the deleted messages, moves new/ to cur/ → UPDATED (false if an unlink failed). */
+    commitUpdate: (_, _params: OnConnection<{ readonly deleted: readonly number[] }>) => {},
+    /** Discards every byte read so far, then the server side of the TLS handshake → TLS_STARTED. */
+    startTls: (_, _params: OnConnection) => {},
     /**
      * Asks for the next line (CR LF removed) within the idle timeout; the answer is one
      * InputEvent. Split by splitPop3Line, or, with `exchange`, all of it a SASL response.
@@ -387,12 +399,11 @@ export const pop3SessionMachine = setup({
           ],
         },
         handshake: {
-          invoke: {
-            src: "startTls",
-            input: ({ context }) => ({ connection: context.connection }),
+          entry: { type: "startTls", params: ({ context }) => ({ connection: context.connection }) },
+          on: {
             // RFC 2595 §4: what the client said before TLS (its USER name) does not count after it.
-            onDone: { target: "reading", actions: assign({ tlsActive: true, userName: undefined }) },
-            onError: { target: "#pop3-session.closed" },
+            TLS_STARTED: { target: "reading", actions: assign({ tlsActive: true, userName: undefined }) },
+            FAILED: { target: "#pop3-session.closed" },
           },
         },
         saslStarting: {
@@ -435,15 +446,14 @@ export const pop3SessionMachine = setup({
           ],
         },
         checking: {
-          invoke: {
-            src: "checkPassword",
-            input: ({ context }) => ({ connection: context.connection, credentials: context.credentials! }),
-            onDone: [
-              { guard: ({ event }) => event.output.kind === "ok", target: "#pop3-session.opening", actions: assign({ mailbox: ({ event }) => (event.output as { mailbox: Mailbox }).mailbox, credentials: undefined }) },
-              { guard: ({ event }) => event.output.kind === "crashed", target: "#pop3-session.closed", actions: [assign({ credentials: undefined }), reply(REPLIES.childCrashed)] },
+          entry: { type: "checkPassword", params: ({ context }) => ({ connection: context.connection, credentials: context.credentials! }) },
+          on: {
+            PASSWORD_CHECKED: [
+              { guard: ({ event }) => event.verdict.kind === "ok", target: "#pop3-session.opening", actions: assign({ mailbox: ({ event }) => (event.verdict as { mailbox: Mailbox }).mailbox, credentials: undefined }) },
+              { guard: ({ event }) => event.verdict.kind === "crashed", target: "#pop3-session.closed", actions: [assign({ credentials: undefined }), reply(REPLIES.childCrashed)] },
               { target: "failing" },
             ],
-            onError: { target: "failing" },
+            FAILED: { target: "failing" },
           },
         },
         failing: {
@@ -454,18 +464,17 @@ export const pop3SessionMachine = setup({
       },
     },
     opening: {
-      invoke: {
-        src: "openMaildrop",
-        input: ({ context }) => ({ connection: context.connection, mailbox: context.mailbox! }),
-        onDone: [
+      entry: { type: "openMaildrop", params: ({ context }) => ({ connection: context.connection, mailbox: context.mailbox! }) },
+      on: {
+        MAILDROP_OPENED: [
           {
-            guard: ({ event }) => event.output.kind === "opened",
+            guard: ({ event }) => event.opened.kind === "opened",
             target: "transaction",
-            actions: [assign({ messages: ({ event }) => (event.output as { messages: readonly Pop3Message[] }).messages }), reply(REPLIES.ok)],
+            actions: [assign({ messages: ({ event }) => (event.opened as { messages: readonly Pop3Message[] }).messages }), reply(REPLIES.ok)],
           },
-          { target: "closed", actions: { type: "reply" as const, params: ({ context, event }) => ({ connection: context.connection, text: (event.output as { text: string }).text }) } },
+          { target: "closed", actions: { type: "reply" as const, params: ({ context, event }) => ({ connection: context.connection, text: (event.opened as { text: string }).text }) } },
         ],
-        onError: { target: "closed", actions: reply("-ERR unable to scan $HOME/Maildir") },
+        FAILED: { target: "closed", actions: reply("-ERR unable to scan $HOME/Maildir") },
       },
     },
     transaction: {
@@ -493,21 +502,19 @@ export const pop3SessionMachine = setup({
           ],
         },
         retrieving: {
-          invoke: {
-            src: "retrieve",
-            input: ({ context }) => ({ connection: context.connection, ...(retrievalOf(context) as Retrieval) }),
-            onDone: [{ guard: ({ event }) => event.output === "unreadable", target: "reading", actions: reply(REPLIES.unableToOpen) }, { target: "reading" }],
-            onError: { target: "#pop3-session.closed" },
+          entry: { type: "retrieve", params: ({ context }) => ({ connection: context.connection, ...(retrievalOf(context) as Retrieval) }) },
+          on: {
+            RETRIEVED: [{ guard: ({ event }) => event.result === "unreadable", target: "reading", actions: reply(REPLIES.unableToOpen) }, { target: "reading" }],
+            FAILED: { target: "#pop3-session.closed" },
           },
         },
       },
     },
     update: {
-      invoke: {
-        src: "commitUpdate",
-        input: ({ context }) => ({ connection: context.connection, deleted: [...context.deleted].sort((a, b) => a - b) }),
-        onDone: { target: "closed", actions: { type: "reply" as const, params: ({ context, event }) => ({ connection: context.connection, text: event.output ? REPLIES.ok : REPLIES.unableToUnlink }) } },
-        onError: { target: "closed", actions: reply(REPLIES.unableToUnlink) },
+      entry: { type: "commitUpdate", params: ({ context }) => ({ connection: context.connection, deleted: [...context.deleted].sort((a, b) => a - b) }) },
+      on: {
+        UPDATED: { target: "closed", actions: { type: "reply" as const, params: ({ context, event }) => ({ connection: context.connection, text: event.unlinkedAll ? REPLIES.ok : REPLIES.unableToUnlink }) } },
+        FAILED: { target: "closed", actions: reply(REPLIES.unableToUnlink) },
       },
     },
     closed: { type: "final" },

@@ -8,11 +8,22 @@
 // QMQP clients are trusted relays (the listener's rules decide who may connect): no rcpthosts, no
 // databytes. An address of 1000 bytes or more, or with a NUL, spoils the whole message: `Dsorry,
 // I can't accept addresses like that (#5.1.3)` and nothing is queued. A protocol error replies
-// nothing. Pure: imports xstate and qmtp-session's shared types; the service provides
-// readMessage, readSender, readRecipient, commit and the reply action.
+// nothing, and so does a read or commit that fails outright (FAILED). Pure: imports xstate and
+// qmtp-session's shared requests, answers and types; the service provides readMessage,
+// readSender, readRecipient, commit (made with qmtp-session's `answering`) and the reply action.
 
-import { assign, setup, type DoneActorEvent } from "xstate";
-import { acceptableAddress, endingOf, packageActors, queueReply, readFailed, type RecipientRead, type SenderRead } from "./qmtp-session.js";
+import { assign, setup } from "xstate";
+import {
+  acceptableAddress,
+  endOnFailedRead,
+  endOnFailure,
+  noteEnding,
+  packageRequests,
+  queueReply,
+  type PackageAnswer,
+  type RecipientRead,
+  type SenderRead,
+} from "./qmtp-session.js";
 
 export const QMQP_BAD_ADDRESSES = "Dsorry, I can't accept addresses like that (#5.1.3)";
 
@@ -24,45 +35,42 @@ export interface QmqpSessionContext {
   readonly ending: string;
 }
 
-const output = <T>(event: unknown): T => (event as DoneActorEvent<T>).output;
-
 export const qmqpSessionMachine = setup({
   types: {
     context: {} as QmqpSessionContext,
+    events: {} as PackageAnswer,
   },
-  actors: packageActors,
   actions: {
+    ...packageRequests,
     /** Writes the one reply netstring. */
     reply: (_, _params: { text: string }) => {},
-    noteEnding: assign({ ending: endingOf }),
-  },
-  guards: {
-    readFailed,
+    noteEnding: assign(noteEnding),
   },
 }).createMachine({
   id: "qmqp-session",
   context: { sender: "", recipients: [], addressesOk: true, ending: "replied" },
   initial: "message",
+  on: { FAILED: endOnFailure },
   states: {
     message: {
-      invoke: {
-        src: "readMessage",
-        onDone: [
-          { guard: ({ event }) => event.output.kind === "eof", target: "closed", actions: assign({ ending: "no request" }) },
-          { guard: "readFailed", target: "closed", actions: "noteEnding" },
+      entry: "readMessage",
+      on: {
+        MESSAGE_READ: [
+          { guard: ({ event }) => event.read.kind === "eof", target: "closed", actions: assign({ ending: "no request" }) },
+          endOnFailedRead,
           { target: "sender" },
         ],
       },
     },
     sender: {
-      invoke: {
-        src: "readSender",
-        onDone: [
-          { guard: "readFailed", target: "closed", actions: "noteEnding" },
+      entry: "readSender",
+      on: {
+        SENDER_READ: [
+          endOnFailedRead,
           {
             target: "recipients",
             actions: assign(({ event }) => {
-              const read = output<Extract<SenderRead, { kind: "sender" }>>(event);
+              const read = event.read as Extract<SenderRead, { kind: "sender" }>;
               return { sender: read.address, addressesOk: acceptableAddress(read) };
             }),
           },
@@ -70,16 +78,16 @@ export const qmqpSessionMachine = setup({
       },
     },
     recipients: {
-      invoke: {
-        src: "readRecipient",
-        onDone: [
-          { guard: "readFailed", target: "closed", actions: "noteEnding" },
-          { guard: ({ event }) => event.output.kind === "end", target: "committing" },
+      entry: "readRecipient",
+      on: {
+        RECIPIENT_READ: [
+          endOnFailedRead,
+          { guard: ({ event }) => event.read.kind === "end", target: "committing" },
           {
             target: "recipients",
             reenter: true,
             actions: assign(({ context, event }) => {
-              const read = output<Extract<RecipientRead, { kind: "recipient" }>>(event);
+              const read = event.read as Extract<RecipientRead, { kind: "recipient" }>;
               return { recipients: [...context.recipients, read.address], addressesOk: context.addressesOk && acceptableAddress(read) };
             }),
           },
@@ -87,12 +95,11 @@ export const qmqpSessionMachine = setup({
       },
     },
     committing: {
-      invoke: {
-        src: "commit",
-        input: ({ context }) => ({ sender: context.sender, recipients: context.recipients, abandon: !context.addressesOk }),
-        onDone: {
+      entry: { type: "commit", params: ({ context }) => ({ sender: context.sender, recipients: context.recipients, abandon: !context.addressesOk }) },
+      on: {
+        COMMITTED: {
           target: "closed",
-          actions: { type: "reply", params: ({ context, event }) => ({ text: context.addressesOk ? queueReply(event.output) : QMQP_BAD_ADDRESSES }) },
+          actions: { type: "reply", params: ({ context, event }) => ({ text: context.addressesOk ? queueReply(event.result) : QMQP_BAD_ADDRESSES }) },
         },
       },
     },

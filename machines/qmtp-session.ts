@@ -9,11 +9,15 @@
 // each package one reply netstring per recipient, in order: the queue's answer for the accepted
 // ones (unless the sender or the size spoiled the package), the rcpthosts refusal, or "can't
 // handle" for an address of 1000 bytes or more (with RELAYCLIENT's suffix) or one with a NUL.
-// A protocol error replies nothing and closes; what was being queued is abandoned.
-// Pure: imports xstate only; the service provides readMessage, readSender, readRecipient (with
-// its rcpthosts lookup), commit and the reply action.
+// A protocol error replies nothing and closes; what was being queued is abandoned. So does a read
+// or commit that fails outright (FAILED): QMTP has no way to say "try later" outside a package.
+// Each read and the commit is asked for by an action on entry and answered by one PackageAnswer
+// (answering.ts: an event, not a child actor, per step).
+// Pure: imports xstate and answering.ts; the service provides readMessage, readSender,
+// readRecipient (with its rcpthosts lookup), commit and the reply action.
 
-import { assign, fromPromise, setup, type DoneActorEvent } from "xstate";
+import { assign, setup, type AnyActorRef } from "xstate";
+import { answering as answerRequests, type Failed } from "./answering.js";
 
 export interface QmtpSessionInput {
   /** RELAYCLIENT: set, no rcpthosts check, and this suffix is appended to every recipient. */
@@ -78,71 +82,109 @@ export function packageReplies(context: QmtpSessionContext, result: CommitResult
   return context.verdicts.map((verdict) => (verdict === "ok" ? accepted : verdict === "D" ? QMTP_REPLIES.rcpthosts : QMTP_REPLIES.badRecipient));
 }
 
-const pending = <I, O>() => fromPromise<O, I>(() => new Promise<O>(() => {}));
-const output = <T>(event: unknown): T => (event as DoneActorEvent<T>).output;
-/** The I/O both netstring sessions invoke (qmqp-session too); the service provides them. */
-export const packageActors = {
-  /** Waits for the next package or request; streams its message netstring into the queue (QMTP: LF or CRLF form, databytes counted). */
-  readMessage: pending<void, MessageRead>(),
-  readSender: pending<void, SenderRead>(),
-  /** The next recipient netstring, or the end of the list (QMQP: of the request). */
-  readRecipient: pending<void, RecipientRead>(),
-  /** Settles the envelope of the message being queued, or abandons it; the queue's answer. */
-  commit: pending<CommitInput, CommitResult>(),
+/** The answer to one request: what was read, the queue's answer, or FAILED with what was thrown. */
+export type PackageAnswer =
+  | { readonly type: "MESSAGE_READ"; readonly read: MessageRead }
+  | { readonly type: "SENDER_READ"; readonly read: SenderRead }
+  | { readonly type: "RECIPIENT_READ"; readonly read: RecipientRead }
+  | { readonly type: "COMMITTED"; readonly result: CommitResult }
+  | Failed;
+
+/** A request action's implementation from the work it asks for (answering.ts), answering as both netstring charts expect. */
+export const answering = <R>(work: (request: R, self: AnyActorRef) => Promise<PackageAnswer>) => answerRequests(work);
+
+/** The requests both netstring sessions make (qmqp-session too); the service provides them. */
+export const packageRequests = {
+  /** Waits for the next package or request; streams its message netstring into the queue (QMTP: LF or CRLF form, databytes counted) → MESSAGE_READ. */
+  readMessage: () => {},
+  /** → SENDER_READ. */
+  readSender: () => {},
+  /** The next recipient netstring, or the end of the list (QMQP: of the request) → RECIPIENT_READ. */
+  readRecipient: () => {},
+  /** Settles the envelope of the message being queued, or abandons it → COMMITTED with the queue's answer. */
+  commit: (_: unknown, _params: CommitInput) => {},
 };
 
-/** A read ended the session: the guard, and the log's reason. */
-export const readFailed = ({ event }: { event: unknown }): boolean => ["protocol-error", "gone"].includes(output<{ kind: string }>(event).kind);
-export const endingOf = ({ event }: { event: unknown }): string => `${output<ReadFailure>(event).kind}: ${output<ReadFailure>(event).reason}`;
+/** What a read answered (MESSAGE_READ, SENDER_READ, RECIPIENT_READ). */
+const readOf = (event: PackageAnswer): MessageRead | SenderRead | RecipientRead => (event as { read: MessageRead | SenderRead | RecipientRead }).read;
+const readFailed = (read: { readonly kind: string }): read is ReadFailure => read.kind === "protocol-error" || read.kind === "gone";
 
-const recipient = (event: unknown) => output<Extract<RecipientRead, { kind: "recipient" }>>(event);
+/** Both charts' first transition on a read: one that failed (malformed, truncated, lost client) ends the session, saying why. */
+export const endOnFailedRead = {
+  guard: ({ event }: { event: PackageAnswer }) => readFailed(readOf(event)),
+  target: "closed",
+  actions: {
+    type: "noteEnding",
+    params: ({ event }: { event: PackageAnswer }) => {
+      const read = readOf(event) as ReadFailure;
+      return { ending: `${read.kind}: ${read.reason}` };
+    },
+  },
+} as const;
+
+/** Both charts' answer to a request whose work threw: the session ends, saying why. */
+export const endOnFailure = {
+  target: ".closed",
+  actions: {
+    type: "noteEnding",
+    params: ({ event }: { event: PackageAnswer }) => {
+      const { error } = event as Failed;
+      return { ending: `failed: ${error instanceof Error ? error.message : String(error)}` };
+    },
+  },
+} as const;
+
+/** Remembers why the session ended, for the log. */
+export const noteEnding = (_: unknown, { ending }: { ending: string }) => ({ ending });
 const verdict = (value: Verdict) => ({ type: "addVerdict" as const, params: { verdict: value } });
+
+/** The recipient just read (a RECIPIENT_READ of an address). */
+const recipient = (event: PackageAnswer) => (event as { read: Extract<RecipientRead, { kind: "recipient" }> }).read;
 
 export const qmtpSessionMachine = setup({
   types: {
     input: {} as QmtpSessionInput,
     context: {} as QmtpSessionContext,
+    events: {} as PackageAnswer,
   },
-  actors: packageActors,
   actions: {
+    ...packageRequests,
     /** Writes the package's replies, one netstring each, in order. */
     reply: (_, _params: { replies: readonly string[] }) => {},
-    /** Remembers why the session ended (a read failure), for the log. */
-    noteEnding: assign({ ending: endingOf }),
+    noteEnding: assign(noteEnding),
     addVerdict: assign(({ context, event }, { verdict }: { verdict: Verdict }) => ({
       verdicts: [...context.verdicts, verdict],
       accepted: verdict === "ok" ? [...context.accepted, recipient(event).address + (context.relayClient ?? "")] : context.accepted,
     })),
   },
   guards: {
-    readFailed,
     tooLong: ({ context, event }) => recipient(event).bytes + (context.relayClient?.length ?? 0) >= MAX_ADDRESS_BYTES,
   },
 }).createMachine({
   id: "qmtp-session",
   context: ({ input }) => ({ ...input, sender: "", senderOk: true, overDatabytes: false, verdicts: [], accepted: [], packages: 0, ending: "quit" }),
   initial: "awaiting",
+  on: { FAILED: endOnFailure },
   states: {
     awaiting: {
-      entry: assign({ sender: "", senderOk: true, overDatabytes: false, verdicts: [], accepted: [] }),
-      invoke: {
-        src: "readMessage",
-        onDone: [
-          { guard: ({ event }) => output<MessageRead>(event).kind === "eof", target: "closed" },
-          { guard: "readFailed", target: "closed", actions: "noteEnding" },
-          { target: "sender", actions: assign({ overDatabytes: ({ event }) => (output<MessageRead>(event) as { overDatabytes: boolean }).overDatabytes }) },
+      entry: [assign({ sender: "", senderOk: true, overDatabytes: false, verdicts: [], accepted: [] }), "readMessage"],
+      on: {
+        MESSAGE_READ: [
+          { guard: ({ event }) => event.read.kind === "eof", target: "closed" },
+          endOnFailedRead,
+          { target: "sender", actions: assign({ overDatabytes: ({ event }) => (event.read as Extract<MessageRead, { kind: "message" }>).overDatabytes }) },
         ],
       },
     },
     sender: {
-      invoke: {
-        src: "readSender",
-        onDone: [
-          { guard: "readFailed", target: "closed", actions: "noteEnding" },
+      entry: "readSender",
+      on: {
+        SENDER_READ: [
+          endOnFailedRead,
           {
             target: "recipients",
             actions: assign(({ event }) => {
-              const read = output<Extract<SenderRead, { kind: "sender" }>>(event);
+              const read = event.read as Extract<SenderRead, { kind: "sender" }>;
               return { sender: read.address, senderOk: acceptableAddress(read) };
             }),
           },
@@ -150,11 +192,11 @@ export const qmtpSessionMachine = setup({
       },
     },
     recipients: {
-      invoke: {
-        src: "readRecipient",
-        onDone: [
-          { guard: "readFailed", target: "closed", actions: "noteEnding" },
-          { guard: ({ event }) => output<RecipientRead>(event).kind === "end", target: "committing" },
+      entry: "readRecipient",
+      on: {
+        RECIPIENT_READ: [
+          endOnFailedRead,
+          { guard: ({ event }) => event.read.kind === "end", target: "committing" },
           // qmail-qmtpd's order: the length, then a NUL, then (without RELAYCLIENT) rcpthosts, whose refusal wins over a NUL.
           { guard: "tooLong", target: "recipients", reenter: true, actions: verdict("L") },
           { guard: ({ context, event }) => context.relayClient === undefined && !recipient(event).inRcpthosts, target: "recipients", reenter: true, actions: verdict("D") },
@@ -164,17 +206,19 @@ export const qmtpSessionMachine = setup({
       },
     },
     committing: {
-      invoke: {
-        src: "commit",
-        input: ({ context }) => ({
+      entry: {
+        type: "commit",
+        params: ({ context }) => ({
           sender: context.sender,
           recipients: context.accepted,
           abandon: !context.senderOk || context.overDatabytes || context.accepted.length === 0,
         }),
-        onDone: {
+      },
+      on: {
+        COMMITTED: {
           target: "awaiting",
           actions: [
-            { type: "reply", params: ({ context, event }) => ({ replies: packageReplies(context, event.output) }) },
+            { type: "reply", params: ({ context, event }) => ({ replies: packageReplies(context, event.result) }) },
             assign({ packages: ({ context }) => context.packages + 1 }),
           ],
         },

@@ -1,10 +1,11 @@
 // The pop3-session statechart alone, its effects provided by scripted stand-ins (lines in,
 // replies out): the UPDATE state is reached only through QUIT in TRANSACTION, so a session whose
-// connection drops deletes nothing, and the maildrop is never opened before a login succeeds.
+// connection drops deletes nothing, the maildrop is never opened before a login succeeds, and
+// work that throws gets qmail-pop3d's reply for it.
 
-import { createActor, fromPromise, waitFor } from "xstate";
+import { createActor, waitFor } from "xstate";
 import { describe, expect, it } from "vitest";
-import { pop3SessionMachine, type MaildropOpened, type Pop3SessionInput } from "../../machines/pop3-session.js";
+import { answering, pop3SessionMachine, type Mailbox, type OnConnection, type Pop3Credentials, type Pop3SessionInput } from "../../machines/pop3-session.js";
 import { inputEvent, type ReadResult } from "../../machines/line-input.js";
 
 const INPUT: Pop3SessionInput = {
@@ -17,7 +18,10 @@ const INPUT: Pop3SessionInput = {
   failureDelayMs: 0,
 };
 
-async function session(lines: string[], password = "right") {
+/** The work that throws instead of answering. */
+type Throwing = "openMaildrop" | "commitUpdate";
+
+async function session(lines: string[], password = "right", throwing?: Throwing) {
   const replies: string[] = [];
   const commits: number[][] = [];
   let opened = 0;
@@ -27,19 +31,19 @@ async function session(lines: string[], password = "right") {
       reply: (_, { text }) => void replies.push(text),
       // Answered later, as a socket read is.
       requestLine: ({ self }) => void Promise.resolve(script.shift()!).then((result) => self.send(inputEvent(result))),
-    },
-    actors: {
-      checkPassword: fromPromise(async ({ input }) => {
-        const given = input.credentials.mechanism === "USER" ? input.credentials.password : "";
-        return given === password ? { kind: "ok" as const, mailbox: { user: "u", maildir: "/m/", uid: 1 } } : { kind: "rejected" as const };
+      checkPassword: answering(async ({ credentials }: OnConnection<{ credentials: Pop3Credentials }>) => {
+        const given = credentials.mechanism === "USER" ? credentials.password : "";
+        return { type: "PASSWORD_CHECKED", verdict: given === password ? { kind: "ok", mailbox: { user: "u", maildir: "/m/", uid: 1 } } : { kind: "rejected" } };
       }),
-      openMaildrop: fromPromise(async (): Promise<MaildropOpened> => {
+      openMaildrop: answering(async (_: OnConnection<{ mailbox: Mailbox }>) => {
+        if (throwing === "openMaildrop") throw new Error("EACCES");
         opened += 1;
-        return { kind: "opened", messages: [{ size: 10, uid: "a" }, { size: 20, uid: "b" }] };
+        return { type: "MAILDROP_OPENED", opened: { kind: "opened", messages: [{ size: 10, uid: "a" }, { size: 20, uid: "b" }] } };
       }),
-      commitUpdate: fromPromise(async ({ input }) => {
-        commits.push([...input.deleted]);
-        return true;
+      commitUpdate: answering(async ({ deleted }: OnConnection<{ deleted: readonly number[] }>) => {
+        if (throwing === "commitUpdate") throw new Error("EIO");
+        commits.push([...deleted]);
+        return { type: "UPDATED", unlinkedAll: true };
       }),
     },
   });
@@ -65,5 +69,12 @@ describe("pop3-session machine", () => {
   it("answers STLS without a certificate, and a second login attempt inside TRANSACTION, with -ERR", async () => {
     const { replies } = await session(["STLS", "USER u", "PASS right", "USER v", "STAT", "QUIT"]);
     expect(replies).toEqual(["+OK mx.test POP3 ready", "-ERR TLS not available", "+OK ", "+OK ", "-ERR unimplemented", "+OK 2 30", "+OK "]);
+  });
+
+  it("a maildrop that cannot be opened, or an update that throws, ends the session with qmail-pop3d's reply", async () => {
+    const unopened = await session(["USER u", "PASS right", "STAT"], "right", "openMaildrop");
+    expect(unopened.replies).toEqual(["+OK mx.test POP3 ready", "+OK ", "-ERR unable to scan $HOME/Maildir"]);
+    const unupdated = await session(["USER u", "PASS right", "DELE 1", "QUIT", "STAT"], "right", "commitUpdate");
+    expect(unupdated.replies).toEqual(["+OK mx.test POP3 ready", "+OK ", "+OK ", "+OK ", "-ERR unable to unlink all deleted messages"]);
   });
 });

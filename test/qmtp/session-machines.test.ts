@@ -1,17 +1,18 @@
 // qmtp-session and qmqp-session alone, with scripted reads in place of a socket: the verdict
 // order of qmail-qmtpd (length, NUL, rcpthosts), RELAYCLIENT's suffix, which text wins when the
 // sender, the size and the queue disagree, what each machine commits, and that a read failure
-// ends the session without a commit or a reply.
+// or a read that throws ends the session without a commit or a reply.
 
-import { createActor, fromPromise, type AnyStateMachine } from "xstate";
+import { createActor, type AnyStateMachine } from "xstate";
 import { describe, expect, it } from "vitest";
 import { QMQP_BAD_ADDRESSES, qmqpSessionMachine } from "../../machines/qmqp-session.js";
-import { QMTP_REPLIES, qmtpSessionMachine, type CommitInput, type CommitResult, type MessageRead, type RecipientRead, type SenderRead } from "../../machines/qmtp-session.js";
+import { answering, QMTP_REPLIES, qmtpSessionMachine, type CommitInput, type CommitResult, type MessageRead, type RecipientRead, type SenderRead } from "../../machines/qmtp-session.js";
 
+/** What each read answers, in order; an Error is thrown by the read instead. */
 interface Script {
-  readonly messages: MessageRead[];
-  readonly senders: SenderRead[];
-  readonly recipients: RecipientRead[];
+  readonly messages: (MessageRead | Error)[];
+  readonly senders: (SenderRead | Error)[];
+  readonly recipients: (RecipientRead | Error)[];
   readonly result?: CommitResult;
 }
 
@@ -19,22 +20,24 @@ const address = (text: string, inRcpthosts = true, bytes = Buffer.byteLength(tex
 const sender = (text: string): SenderRead => ({ kind: "sender", address: text, bytes: Buffer.byteLength(text), nul: text.includes("\0") });
 const OK: CommitResult = { ok: true, unixTime: 1700000000, qp: 42 };
 
-/** Runs a machine over the script; returns what it committed and replied. */
-async function run(machine: AnyStateMachine, script: Script, input?: unknown): Promise<{ commits: CommitInput[]; replies: string[][] }> {
+/** Runs a machine over the script; returns what it committed and replied, and why it ended. */
+async function run(machine: AnyStateMachine, script: Script, input?: unknown): Promise<{ commits: CommitInput[]; replies: string[][]; ending: string }> {
   const commits: CommitInput[] = [];
   const replies: string[][] = [];
-  const next = <T>(list: T[]): Promise<T> => Promise.resolve(list.shift()!);
+  const next = async <T>(list: (T | Error)[]): Promise<T> => {
+    const item = list.shift()!;
+    if (item instanceof Error) throw item;
+    return item;
+  };
   const provided = machine.provide({
-    actors: {
-      readMessage: fromPromise(() => next(script.messages)),
-      readSender: fromPromise(() => next(script.senders)),
-      readRecipient: fromPromise(() => next(script.recipients)),
-      commit: fromPromise(async ({ input: commit }: { input: CommitInput }) => {
-        commits.push(commit);
-        return script.result ?? OK;
-      }),
-    },
     actions: {
+      readMessage: answering(async () => ({ type: "MESSAGE_READ", read: await next(script.messages) })),
+      readSender: answering(async () => ({ type: "SENDER_READ", read: await next(script.senders) })),
+      readRecipient: answering(async () => ({ type: "RECIPIENT_READ", read: await next(script.recipients) })),
+      commit: answering(async (commit: CommitInput) => {
+        commits.push(commit);
+        return { type: "COMMITTED", result: script.result ?? OK };
+      }),
       reply: (_: unknown, params: { replies?: string[]; text?: string }) => void replies.push(params.replies ?? [params.text!]),
     },
   });
@@ -42,7 +45,7 @@ async function run(machine: AnyStateMachine, script: Script, input?: unknown): P
   const done = new Promise<void>((resolve, reject) => actor.subscribe({ complete: resolve, error: reject }));
   actor.start();
   await done;
-  return { commits, replies };
+  return { commits, replies, ending: (actor.getSnapshot().context as { ending: string }).ending };
 }
 
 const message = (overDatabytes = false): MessageRead => ({ kind: "message", overDatabytes });
@@ -95,6 +98,17 @@ describe("qmtp-session", () => {
     expect(commits.map((c) => c.sender)).toEqual(["a@a.test"]);
     expect(replies).toHaveLength(1);
   });
+
+  it("a read that throws ends the session with its error, mid-package, with no commit and no reply", async () => {
+    const { commits, replies, ending } = await run(
+      qmtpSessionMachine,
+      { messages: [message()], senders: [sender("a@a.test")], recipients: [address("one@example.test"), new Error("queue disk full")] },
+      { relayClient: undefined },
+    );
+    expect(commits).toEqual([]);
+    expect(replies).toEqual([]);
+    expect(ending).toBe("failed: queue disk full");
+  });
 });
 
 describe("qmqp-session", () => {
@@ -108,5 +122,12 @@ describe("qmqp-session", () => {
     const { commits, replies } = await run(qmqpSessionMachine, { messages: [message()], senders: [sender("s@a.test")], recipients: [address("ok@example.test"), address("z".repeat(1000)), { kind: "end" }] });
     expect(commits[0]!.abandon).toBe(true);
     expect(replies).toEqual([[QMQP_BAD_ADDRESSES]]);
+  });
+
+  it("a malformed request or a read that throws ends it with no commit and no reply, saying why", async () => {
+    const malformed = await run(qmqpSessionMachine, { messages: [message()], senders: [{ kind: "protocol-error", reason: "malformed netstring: missing-comma" }], recipients: [] });
+    expect(malformed).toEqual({ commits: [], replies: [], ending: "protocol-error: malformed netstring: missing-comma" });
+    const thrown = await run(qmqpSessionMachine, { messages: [new Error("socket reset")], senders: [], recipients: [] });
+    expect(thrown).toEqual({ commits: [], replies: [], ending: "failed: socket reset" });
   });
 });

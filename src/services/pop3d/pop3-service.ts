@@ -13,8 +13,7 @@
 import type { Socket } from "node:net";
 import type { SecureContext } from "node:tls";
 import { threadId } from "node:worker_threads";
-import { fromPromise } from "xstate";
-import { pop3SessionMachine, splitPop3Line } from "../../../machines/pop3-session.js";
+import { answering, pop3SessionMachine, splitPop3Line, type Mailbox, type MaildropOpened, type OnConnection, type Pop3Credentials, type Retrieval } from "../../../machines/pop3-session.js";
 import { responseLine } from "../../../machines/smtp-syntax.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
@@ -65,36 +64,38 @@ export async function startPop3Service(context: ServiceContext, mode: Pop3Mode):
       reply: (_, { connection, text }) => sessions.get(connection)?.stream.write(text),
       // Only the state that asked handles the answer; the stream never ends a read unanswered.
       requestLine: ({ self }, { connection, exchange }) => session(connection).stream.requestInput(exchange ? responseLine : splitPop3Line, self),
-    },
-    actors: {
-      checkPassword: fromPromise(({ input: { connection, credentials } }) => {
+      checkPassword: answering(async ({ connection, credentials }: OnConnection<{ credentials: Pop3Credentials }>) => {
         const { env, timestamp } = session(connection);
-        return checkLogin(login, env, credentials, timestamp);
+        return { type: "PASSWORD_CHECKED", verdict: await checkLogin(login, env, credentials, timestamp) };
       }),
-      openMaildrop: fromPromise(async ({ input: { connection, mailbox } }) => {
-        const opened = await Maildrop.open(mailbox, ownUid, lockOwner);
-        if (!(opened instanceof Maildrop)) return opened;
-        const held = sessions.get(connection);
-        // The connection ended while the maildrop was being listed: give it back at once.
-        if (held === undefined) {
-          await opened.release();
-          return { kind: "failed" as const, text: FAILURE_REPLY };
-        }
-        held.maildrop = opened;
-        context.log(`${service}: ${mailbox.user} opened ${mailbox.maildir} (${opened.messages.length} messages)`);
-        return { kind: "opened" as const, messages: opened.messages };
-      }),
-      retrieve: fromPromise(({ input: { connection, index, lines } }) => {
+      openMaildrop: answering(async ({ connection, mailbox }: OnConnection<{ mailbox: Mailbox }>) => ({ type: "MAILDROP_OPENED", opened: await openMaildrop(connection, mailbox) })),
+      retrieve: answering(async ({ connection, index, lines }: OnConnection<Retrieval>) => {
         const { stream, maildrop } = session(connection);
-        return maildrop!.retrieve({ index, lines }, (bytes) => stream.writeBytes(bytes));
+        return { type: "RETRIEVED", result: await maildrop!.retrieve({ index, lines }, (bytes) => stream.writeBytes(bytes)) };
       }),
-      commitUpdate: fromPromise(({ input: { connection, deleted } }) => session(connection).maildrop!.commit(deleted)),
-      startTls: fromPromise(({ input: { connection } }) => {
+      commitUpdate: answering(async ({ connection, deleted }: OnConnection<{ deleted: readonly number[] }>) => ({ type: "UPDATED", unlinkedAll: await session(connection).maildrop!.commit(deleted) })),
+      startTls: answering(async ({ connection }: OnConnection) => {
         const { stream, secureContext: tls } = session(connection);
-        return stream.startTls(tls!).then(() => undefined);
+        await stream.startTls(tls!);
+        return { type: "TLS_STARTED" };
       }),
     },
   });
+
+  /** Opens a logged-in user's maildrop for the connection, unless it ended meanwhile. */
+  async function openMaildrop(connection: number, mailbox: Mailbox): Promise<MaildropOpened> {
+    const opened = await Maildrop.open(mailbox, ownUid, lockOwner);
+    if (!(opened instanceof Maildrop)) return opened;
+    const held = sessions.get(connection);
+    // The connection ended while the maildrop was being listed: give it back at once.
+    if (held === undefined) {
+      await opened.release();
+      return { kind: "failed", text: FAILURE_REPLY };
+    }
+    held.maildrop = opened;
+    context.log(`${service}: ${mailbox.user} opened ${mailbox.maildir} (${opened.messages.length} messages)`);
+    return { kind: "opened", messages: opened.messages };
+  }
 
   function finish(connection: number): void {
     const ended = sessions.get(connection);

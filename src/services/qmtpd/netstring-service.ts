@@ -1,7 +1,7 @@
 // The netstring listener services — qmtpd (209), qmtps (6209, implicit TLS, s/qmail) and qmqpd
 // (628) — are tcpserver (or sslserver) running qmail-qmtpd or qmail-qmqpd: one listener in this
 // worker, one `qmtp-session` or `qmqp-session` actor per connection (id `<service>:<port>/conn/<n>`),
-// whose reads, commits and replies are provided here (package-io.ts).
+// whose reads, commits and replies are provided here (package-io.ts does them).
 //   qmtpd, qmtps  RELAYCLIENT (from the rules) skips rcpthosts and is appended to every recipient;
 //                 DATABYTES overrides control/databytes; Received `with QMTP` (`with QMTPS` in TLS).
 //   qmtps         with CAFILE, asks for a client certificate: one issued by a CA in CAFILE acts
@@ -17,9 +17,9 @@
 
 import type { Socket } from "node:net";
 import type { TLSSocket } from "node:tls";
-import { fromPromise, type AnyStateMachine } from "xstate";
+import type { AnyStateMachine } from "xstate";
 import { qmqpSessionMachine } from "../../../machines/qmqp-session.js";
-import { qmtpSessionMachine, type CommitInput, type CommitResult, type MessageRead, type RecipientRead, type SenderRead } from "../../../machines/qmtp-session.js";
+import { answering, qmtpSessionMachine, type CommitInput } from "../../../machines/qmtp-session.js";
 import { clock } from "../../../supervisors/clock.js";
 import type { ServiceContext, ServiceHandlers } from "../../../supervisors/service-module.js";
 import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
@@ -103,11 +103,11 @@ export async function startNetstringService(context: ServiceContext, mode: Netst
       inRcpthosts: (address) => rcptHostAllowed(control, address),
       onQueued: () => context.send("send", { type: "wake" } satisfies WakeMessage),
     });
-    const actors = {
-      readMessage: fromPromise<MessageRead, void>(() => io.readMessage()),
-      readSender: fromPromise<SenderRead, void>(() => io.readSender()),
-      readRecipient: fromPromise<RecipientRead, void>(() => io.readRecipient()),
-      commit: fromPromise<CommitResult, CommitInput>(({ input }) => io.commit(input)),
+    const requests = {
+      readMessage: answering(async () => ({ type: "MESSAGE_READ" as const, read: await io.readMessage() })),
+      readSender: answering(async () => ({ type: "SENDER_READ" as const, read: await io.readSender() })),
+      readRecipient: answering(async () => ({ type: "RECIPIENT_READ" as const, read: await io.readRecipient() })),
+      commit: answering(async (envelope: CommitInput) => ({ type: "COMMITTED" as const, result: await io.commit(envelope) })),
     };
     const writeReplies = (replies: readonly string[]): void => {
       void stream.writeBytes(Buffer.concat(replies.map((text) => encodeNetstring(text))));
@@ -115,8 +115,8 @@ export async function startNetstringService(context: ServiceContext, mode: Netst
     };
     const machine: AnyStateMachine =
       mode === "qmqpd"
-        ? qmqpSessionMachine.provide({ actors, actions: { reply: (_, { text }) => writeReplies([text]) } })
-        : qmtpSessionMachine.provide({ actors, actions: { reply: (_, { replies }) => writeReplies(replies) } });
+        ? qmqpSessionMachine.provide({ actions: { ...requests, reply: (_, { text }) => writeReplies([text]) } })
+        : qmtpSessionMachine.provide({ actions: { ...requests, reply: (_, { replies }) => writeReplies(replies) } });
     const input = mode === "qmqpd" ? undefined : { relayClient: relayClientOf(socket, env, clientCas) };
     const actor = context.actors.spawn("conn", machine, { input });
     prefix = `${service}: conn ${actor.id.slice(actor.id.lastIndexOf("/") + 1)}`;

@@ -1,5 +1,5 @@
-// The I/O side of qmtp-session and qmqp-session for one connection: the actors the machines
-// invoke. readMessage starts the message's enqueue (enqueue.ts, with our Received line first)
+// The I/O side of qmtp-session and qmqp-session for one connection: the work the machines ask
+// for. readMessage starts the message's enqueue (enqueue.ts, with our Received line first)
 // and streams the message netstring into it; the envelope is handed over later, by commit, once
 // the machine has judged the sender and recipients — or withheld, which abandons the message
 // (nothing reaches todo/). If the queue stops reading early (its own failure, databytes), the
