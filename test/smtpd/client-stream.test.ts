@@ -1,7 +1,8 @@
 // The client stream on a real loopback socket: a pipelined group of commands is answered in one
 // write, a lone command's reply goes out before the stream waits for the next, a buffered line is
-// handed over at once (that is what lets a session answer a whole group in one turn), and every
-// wait ends by the stream's timeout when the client says nothing.
+// handed over at once (that is what lets a session answer a whole group in one turn), every
+// wait ends by the stream's timeout when the client says nothing, and the end closes the
+// connection whole without waiting for the client's side.
 
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { once } from "node:events";
@@ -17,13 +18,13 @@ afterEach(async () => {
 });
 
 /** A server whose one connection is served by `serve`; the client socket, connected. */
-async function pair(timeoutMs: number, serve: (stream: ClientStream) => void): Promise<Socket> {
-  const server = createServer((socket) => serve(new ClientStream(socket, timeoutMs)));
+async function pair(timeoutMs: number, serve: (stream: ClientStream, socket: Socket) => void, allowHalfOpen = false): Promise<Socket> {
+  const server = createServer((socket) => serve(new ClientStream(socket, timeoutMs), socket));
   servers.push(server);
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const { port } = server.address() as { port: number };
-  const client = connect(port, "127.0.0.1");
+  const client = connect({ port, host: "127.0.0.1", allowHalfOpen });
   await once(client, "connect");
   return client;
 }
@@ -131,5 +132,28 @@ describe("client stream", () => {
     client.write("X\r\n");
     await closed;
     expect(String(refusal)).toMatch(/already asked for/);
+  });
+
+  it("closes the connection whole once the last reply is out, though the client keeps its side open", async () => {
+    let served: Socket | undefined;
+    const client = await pair(
+      10_000,
+      (stream, socket) => {
+        served = socket;
+        echo(stream);
+      },
+      true,
+    );
+    const { chunks } = chunksUntilClose(client);
+    client.on("error", () => {});
+    const clientEnded = once(client, "end");
+    client.write("QUIT\r\n");
+    await clientEnded;
+    // The client has not closed its side; the server's socket is gone all the same, well before
+    // the 5 s that a client not reading the last reply is given.
+    await waitFor(() => served?.destroyed === true, 2_000, "the server's socket to be destroyed");
+    expect(client.writable).toBe(true);
+    expect(chunks).toEqual(["221 bye\r\n"]);
+    client.destroy();
   });
 });
