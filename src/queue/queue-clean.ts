@@ -25,13 +25,16 @@ export const STALE_AFTER_MS = 129600 * 1000;
 
 const dirSync = createDirSyncer(fs);
 
-export async function cleanTodo(queueDir: string, id: number): Promise<void> {
+/**
+ * `removeTodo` takes todo/N's name away (by default, unlinks it) and says whether it was there:
+ * send keeps the inode as a spare (spare-files.ts), which needs intd/N, its other name, gone first.
+ */
+export async function cleanTodo(queueDir: string, id: number, removeTodo = (path: string) => unlinkIfPresent(fs, path)): Promise<void> {
   const layout = queueLayout(queueDir);
   // intd first: a worker that dies in between leaves todo/N, which is simply preprocessed again.
   // A system crash may keep either removal without the other: an intd/N left alone is swept.
-  for (const name of ["intd", "todo"] as const) {
-    if (await unlinkIfPresent(fs, layout.file(name, id))) removedBeforeMess(layout, id, dirSync, name);
-  }
+  if (await unlinkIfPresent(fs, layout.file("intd", id))) removedBeforeMess(layout, id, dirSync, "intd");
+  if (await removeTodo(layout.file("todo", id))) removedBeforeMess(layout, id, dirSync, "todo");
 }
 
 /**

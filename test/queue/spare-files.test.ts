@@ -1,15 +1,16 @@
 // Spare files on a real queue directory: a retired file keeps its inode in pid/ and becomes the
-// next file written, empty; a spare that vanished is replaced by a new file; past its capacity a
-// retired file is unlinked; and the sweep removes an earlier life's spares, quietly, keeping this
-// life's.
+// next file written, empty; a preprocessed todo/N is kept the same way, but only when it is this
+// process's own file with no other name; a spare that vanished is replaced by a new file, and a
+// file an interrupted run left is written over; past its capacity a retired file is unlinked;
+// and the sweep removes an earlier life's spares, quietly, keeping this life's.
 
-import { mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
+import { chown, link, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { siteFs } from "../../src/io/fs.js";
 import { createQueue } from "../../src/queue/create-queue.js";
-import { sweepStale } from "../../src/queue/queue-clean.js";
+import { cleanTodo, sweepStale } from "../../src/queue/queue-clean.js";
 import { queueLayout, type QueueLayout } from "../../src/queue/queue-layout.js";
 import { createSpareFiles } from "../../src/queue/spare-files.js";
 
@@ -86,5 +87,58 @@ describe("spare files", () => {
     const report = await sweepStale(layout.queueDir, Date.now());
     expect(report.removed).toEqual([]);
     expect((await readdir(layout.subdir("pid"))).sort()).toEqual([...own, "4242.1700000000.1"].sort());
+  });
+
+  it("adopt a preprocessed todo/N once cleanTodo has removed its intd/N: its inode becomes the next file, mode 0600", async () => {
+    const layout = await emptyQueue();
+    const spares = createSpareFiles(fs, layout);
+    const intd = layout.file("intd", 41);
+    await writeFile(intd, "u0\0p1\0Fs@a.test\0Tr@b.test\0", { mode: 0o644 });
+    await link(intd, layout.file("todo", 41));
+    const inode = (await stat(intd)).ino;
+
+    await cleanTodo(layout.queueDir, 41, spares.adopt);
+    for (const name of ["intd", "todo"] as const) await expect(stat(layout.file(name, 41))).rejects.toMatchObject({ code: "ENOENT" });
+    const kept = await readdir(layout.subdir("pid"));
+    expect(kept).toHaveLength(1);
+    const spare = await stat(layout.pidFile(kept[0]!));
+    expect([spare.ino, spare.mode & 0o777, spare.nlink]).toEqual([inode, 0o600, 1]);
+
+    await spares.write(layout.file("info", 42), Buffer.from("Fs@a.test\0"), 0o600);
+    expect((await stat(layout.file("info", 42))).ino).toBe(inode);
+    expect(await readFile(layout.file("info", 42), "latin1")).toBe("Fs@a.test\0");
+  });
+
+  it("unlink rather than adopt a todo/N that still has another name", async () => {
+    const layout = await emptyQueue();
+    const spares = createSpareFiles(fs, layout);
+    await writeFile(layout.file("intd", 5), "Fs@a.test\0");
+    await link(layout.file("intd", 5), layout.file("todo", 5));
+    expect(await spares.adopt(layout.file("todo", 5))).toBe(true);
+    await expect(stat(layout.file("todo", 5))).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await readdir(layout.subdir("pid"))).toEqual([]);
+    expect(await readFile(layout.file("intd", 5), "latin1")).toBe("Fs@a.test\0");
+    expect(await spares.adopt(layout.file("todo", 6))).toBe(false);
+  });
+
+  it.runIf(process.getuid?.() === 0)("unlink rather than adopt a todo/N another user owns (as root)", async () => {
+    const layout = await emptyQueue();
+    const spares = createSpareFiles(fs, layout);
+    await writeFile(layout.file("todo", 9), "Fs@a.test\0");
+    await chown(layout.file("todo", 9), 65534, 65534);
+    expect(await spares.adopt(layout.file("todo", 9))).toBe(true);
+    await expect(stat(layout.file("todo", 9))).rejects.toMatchObject({ code: "ENOENT" });
+    expect(await readdir(layout.subdir("pid"))).toEqual([]);
+  });
+
+  it("write over a file an interrupted run left when no spare is at hand", async () => {
+    const layout = await emptyQueue();
+    const spares = createSpareFiles(fs, layout);
+    const info = layout.file("info", 12);
+    await writeFile(info, "Fan-older-and-longer-sender@far.test\0", { mode: 0o600 });
+    const inode = (await stat(info)).ino;
+    await spares.write(info, Buffer.from("Fs@a.test\0"), 0o600);
+    expect((await stat(info)).ino).toBe(inode);
+    expect(await readFile(info, "latin1")).toBe("Fs@a.test\0");
   });
 });

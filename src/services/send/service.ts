@@ -109,7 +109,7 @@ const start: StartService = async (context) => {
     actions: {
       preprocess: answering(async ({ id }) => ({
         type: "PREPROCESSED",
-        output: await preprocessTodo({ fs, dirSync, layout, spares, rewrite: () => rewrite, log, cleanTodo: (id) => cleanTodo(layout.queueDir, id) }, id),
+        output: await preprocessTodo({ fs, dirSync, layout, spares, rewrite: () => rewrite, log, cleanTodo: (id) => cleanTodo(layout.queueDir, id, spares.adopt) }, id),
       })),
       loadEntry: answering(async ({ id }) => ({ type: "LOADED", output: await loadEntry(fs, layout, id) })),
       deliverChannel: answering(async (pass) => {
