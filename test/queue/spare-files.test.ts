@@ -12,7 +12,7 @@ import { siteFs } from "../../src/io/fs.js";
 import { createQueue } from "../../src/queue/create-queue.js";
 import { cleanTodo, sweepStale } from "../../src/queue/queue-clean.js";
 import { queueLayout, type QueueLayout } from "../../src/queue/queue-layout.js";
-import { createSpareFiles } from "../../src/queue/spare-files.js";
+import { createSpareFiles, SPARE_CAPACITY } from "../../src/queue/spare-files.js";
 
 const roots: string[] = [];
 afterEach(async () => {
@@ -68,10 +68,10 @@ describe("spare files", () => {
   it("unlink what they have no room for", async () => {
     const layout = await emptyQueue();
     const spares = createSpareFiles(fs, layout);
-    const count = 257;
+    const count = SPARE_CAPACITY + 1;
     for (let id = 0; id < count; id++) await writeFile(layout.file("remote", id), "Tx@y\0");
     for (let id = 0; id < count; id++) expect(await spares.retire(layout.file("remote", id))).toBe(true);
-    expect(await readdir(layout.subdir("pid"))).toHaveLength(256);
+    expect(await readdir(layout.subdir("pid"))).toHaveLength(SPARE_CAPACITY);
     for (let id = 0; id < count; id++) await expect(stat(layout.file("remote", id))).rejects.toMatchObject({ code: "ENOENT" });
   });
 
