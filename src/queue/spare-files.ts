@@ -51,7 +51,7 @@ export const isOwnSpare = (name: string): boolean => name.startsWith(ownPrefix);
 export const SPARE_CAPACITY = 2048;
 
 const O_WRITE = constants.O_WRONLY;
-/** What send's queue files are made with (qmail-send's info, local and remote files). */
+/** The mode of send's queue files (qmail-send's info, local and remote files), and so of every spare. */
 const SPARE_MODE = 0o600;
 const ownUid = process.getuid?.();
 
@@ -65,10 +65,10 @@ export interface SpareFiles {
   adopt(path: string): Promise<boolean>;
   /**
    * Makes `bytes` the whole of `path`, fsync'd (its directory entry is the caller's to make
-   * durable): a spare renamed there when there is one, else the file at `path` or a new one with
-   * `mode`.
+   * durable): a spare renamed there when there is one, else the file at `path` or a new one, mode
+   * 0600 as every spare.
    */
-  write(path: string, bytes: Uint8Array, mode: number): Promise<void>;
+  write(path: string, bytes: Uint8Array): Promise<void>;
 }
 
 export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
@@ -92,15 +92,14 @@ export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
     async adopt(path) {
       const stat = spares.length < SPARE_CAPACITY ? await lstatIfPresent(fs, path) : undefined;
       const own = stat !== undefined && stat.isFile() && stat.nlink === 1 && stat.uid === ownUid;
-      if (!(await remove(path, own))) return false;
-      if (own && (stat.mode & 0o7777) !== SPARE_MODE) await fs.chmod(spares.at(-1)!, SPARE_MODE);
-      return true;
+      if (own && (stat.mode & 0o7777) !== SPARE_MODE) await fs.chmod(path, SPARE_MODE);
+      return remove(path, own);
     },
-    async write(path, bytes, mode) {
+    async write(path, bytes) {
       const spare = spares.pop();
       // A spare swept away meanwhile (qmaint, or the sweep of another process) is simply not used.
       const placed = spare !== undefined && (await fs.rename(spare, path).then(() => true, () => false));
-      const fh = placed ? await fs.open(path, O_WRITE) : await createOrOpen(fs, path, mode);
+      const fh = placed ? await fs.open(path, O_WRITE) : await createOrOpen(fs, path);
       try {
         await fs.write(fh, bytes, 0);
         await fs.truncate(fh, bytes.length);
@@ -113,9 +112,9 @@ export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
 }
 
 /** A new file, or the one already there (left by a run that was interrupted). */
-async function createOrOpen(fs: SiteFs, path: string, mode: number): Promise<FileHandle> {
+async function createOrOpen(fs: SiteFs, path: string): Promise<FileHandle> {
   try {
-    return await fs.open(path, O_EXCL_CREATE, mode);
+    return await fs.open(path, O_EXCL_CREATE, SPARE_MODE);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
     return fs.open(path, O_WRITE);

@@ -44,7 +44,7 @@ describe("spare files", () => {
     expect((await stat(layout.pidFile(kept[0]!))).ino).toBe(inode);
 
     const local = layout.file("local", 200);
-    await spares.write(local, Buffer.from("Tnew@h.test\0"), 0o600);
+    await spares.write(local, Buffer.from("Tnew@h.test\0"));
     expect((await stat(local)).ino).toBe(inode);
     // Shorter than what the spare held: nothing of the old sender is left after the new bytes.
     expect(await readFile(local, "latin1")).toBe("Tnew@h.test\0");
@@ -59,7 +59,7 @@ describe("spare files", () => {
     await writeFile(layout.file("info", 8), "Fa@b\0");
     expect(await spares.retire(layout.file("info", 8))).toBe(true);
     for (const name of await readdir(layout.subdir("pid"))) await unlink(layout.pidFile(name)); // as a sweep elsewhere would
-    await spares.write(layout.file("info", 9), Buffer.from("Fc@d\0"), 0o600);
+    await spares.write(layout.file("info", 9), Buffer.from("Fc@d\0"));
     const made = await stat(layout.file("info", 9));
     expect(await readFile(layout.file("info", 9), "latin1")).toBe("Fc@d\0");
     expect(made.mode & 0o777).toBe(0o600);
@@ -104,7 +104,7 @@ describe("spare files", () => {
     const spare = await stat(layout.pidFile(kept[0]!));
     expect([spare.ino, spare.mode & 0o777, spare.nlink]).toEqual([inode, 0o600, 1]);
 
-    await spares.write(layout.file("info", 42), Buffer.from("Fs@a.test\0"), 0o600);
+    await spares.write(layout.file("info", 42), Buffer.from("Fs@a.test\0"));
     expect((await stat(layout.file("info", 42))).ino).toBe(inode);
     expect(await readFile(layout.file("info", 42), "latin1")).toBe("Fs@a.test\0");
   });
@@ -137,7 +137,7 @@ describe("spare files", () => {
     const info = layout.file("info", 12);
     await writeFile(info, "Fan-older-and-longer-sender@far.test\0", { mode: 0o600 });
     const inode = (await stat(info)).ino;
-    await spares.write(info, Buffer.from("Fs@a.test\0"), 0o600);
+    await spares.write(info, Buffer.from("Fs@a.test\0"));
     expect((await stat(info)).ino).toBe(inode);
     expect(await readFile(info, "latin1")).toBe("Fs@a.test\0");
   });

@@ -109,7 +109,7 @@ export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<
   }
 
   const info = layout.file("info", id);
-  await deps.spares.write(info, Buffer.from(record("F", envelope.sender)), 0o600);
+  await deps.spares.write(info, Buffer.from(record("F", envelope.sender)));
   const birth = (await fs.lstat(info)).mtimeMs;
   deps.log(`new msg ${id}`);
   deps.log(`info msg ${id}: bytes ${mess.size} from <${escapeLogText(envelope.sender)}> qp ${envelope.pid} uid ${envelope.uid}`);
@@ -119,7 +119,7 @@ export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<
   for (const channel of CHANNELS) {
     if (channels[channel].length === 0) continue;
     const file = channelFile(channels[channel]);
-    await deps.spares.write(layout.file(channel, id), file.bytes, 0o600);
+    await deps.spares.write(layout.file(channel, id), file.bytes);
     written.push(layout.splitDir(channel, id));
     nextTry[channel] = birth;
     recipients[channel] = file.recipients;
