@@ -27,6 +27,15 @@ export function sendIfActive(actor: AnyActorRef, event: EventObject): void {
   if (isRunning(actor)) actor.send(event);
 }
 
+/**
+ * `answering` typed to a machine's answers `A`, for a machine whose answers are wanted while it
+ * runs: `export const answering = answeringWith<MyAnswer>();`.
+ */
+export const answeringWith =
+  <A extends EventObject>() =>
+  <R>(work: (request: R, self: AnyActorRef) => Promise<A>) =>
+    answering(work);
+
 /** A request action's implementation from the work it asks for (see above). */
 export function answering<R, A extends EventObject>(
   work: (request: R, self: AnyActorRef) => Promise<A>,

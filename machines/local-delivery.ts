@@ -15,8 +15,8 @@
 // src/services/lspawn. A failing side effect rejects with a `DeliveryFailure` (letter and text);
 // anything else it throws counts as temporary.
 
-import { assign, setup, type AnyActorRef } from "xstate";
-import { answering as answerRequests, type Failed } from "./answering.js";
+import { assign, setup } from "xstate";
+import { answeringWith, type Failed } from "./answering.js";
 
 /** A .qmail line, parsed: where it delivers. Paths are absolute (resolved against the home). */
 export type Instruction =
@@ -88,7 +88,7 @@ export type LocalDeliveryAnswer =
   | Failed;
 
 /** A request action's implementation from the work it asks for (answering.ts), answering as this chart expects. */
-export const answering = <R>(work: (request: R, self: AnyActorRef) => Promise<LocalDeliveryAnswer>) => answerRequests(work);
+export const answering = answeringWith<LocalDeliveryAnswer>();
 
 interface Context {
   readonly input: LocalDeliveryInput;

@@ -18,8 +18,8 @@
 // helpers (command split, base64, AUTH PLAIN); the service provides requestLine, reply,
 // checkPassword, openMaildrop, retrieve, commitUpdate and startTls.
 
-import { assertEvent, assign, setup, type AnyActorRef } from "xstate";
-import { answering as answerRequests, type Failed } from "./answering.js";
+import { assertEvent, assign, setup } from "xstate";
+import { answeringWith, type Failed } from "./answering.js";
 import type { InputEvent } from "./line-input.js";
 import { decodeBase64, encodeBase64, parseCommand, plainCredentials, splitCommandLine, type Command, type SplitLine } from "./smtp-syntax.js";
 
@@ -145,7 +145,7 @@ export type Pop3Answer =
   | Failed;
 
 /** A request action's implementation from the work it asks for (answering.ts), answering as this chart expects. */
-export const answering = <R>(work: (request: R, self: AnyActorRef) => Promise<Pop3Answer>) => answerRequests(work);
+export const answering = answeringWith<Pop3Answer>();
 
 function saslMechanisms(context: Pop3SessionContext): string[] {
   return context.cram ? ["PLAIN", "CRAM-MD5"] : ["PLAIN"];

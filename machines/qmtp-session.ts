@@ -16,8 +16,8 @@
 // Pure: imports xstate and answering.ts; the service provides readMessage, readSender,
 // readRecipient (with its rcpthosts lookup), commit and the reply action.
 
-import { assign, setup, type AnyActorRef } from "xstate";
-import { answering as answerRequests, type Failed } from "./answering.js";
+import { assign, setup } from "xstate";
+import { answeringWith, type Failed } from "./answering.js";
 
 export interface QmtpSessionInput {
   /** RELAYCLIENT: set, no rcpthosts check, and this suffix is appended to every recipient. */
@@ -91,7 +91,7 @@ export type PackageAnswer =
   | Failed;
 
 /** A request action's implementation from the work it asks for (answering.ts), answering as both netstring charts expect. */
-export const answering = <R>(work: (request: R, self: AnyActorRef) => Promise<PackageAnswer>) => answerRequests(work);
+export const answering = answeringWith<PackageAnswer>();
 
 /** The requests both netstring sessions make (qmqp-session too); the service provides them. */
 export const packageRequests = {

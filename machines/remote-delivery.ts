@@ -39,8 +39,8 @@
 // (answering.ts: an event, not a child actor, per step); they are named here and provided by
 // src/services/rspawn.
 
-import { and, assign, not, setup, type AnyActorRef } from "xstate";
-import { answering as answerRequests, type Failed } from "./answering.js";
+import { and, assign, not, setup } from "xstate";
+import { answeringWith, type Failed } from "./answering.js";
 
 /** How the service wants TLS for this destination (control/tlsdestinations). */
 export type TlsPolicy = "off" | "opportunistic" | "required";
@@ -125,7 +125,7 @@ export type RemoteDeliveryAnswer =
   | Failed;
 
 /** A request action's implementation from the work it asks for (answering.ts), answering as this chart expects. */
-export const answering = <R>(work: (request: R, self: AnyActorRef) => Promise<RemoteDeliveryAnswer>) => answerRequests(work);
+export const answering = answeringWith<RemoteDeliveryAnswer>();
 
 interface RemoteDeliveryContext extends RemoteDeliveryInput, SessionFacts {
   readonly hosts: readonly Destination[];
