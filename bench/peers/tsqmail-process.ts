@@ -1,6 +1,7 @@
-// tsqmail as a process of its own — `tsqmail start` (the built CLI in dist/) on a root made by
-// prepareRoot — for the scenarios that need what an in-process runtime cannot give: its memory
-// apart from the bench's, a SIGKILL of the whole system, a restart on the same root.
+// tsqmail as a process of its own — `tsqmail start` (the command as installed, running the built
+// CLI in dist/) on a root made by prepareRoot — for the scenarios that need what an in-process
+// runtime cannot give: its memory apart from the bench's, a SIGKILL of the whole system, a restart
+// on the same root.
 
 import { execFile, spawn } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
@@ -12,6 +13,8 @@ import { killTree } from "../lib/proc-tree.js";
 import { serving, type Launched } from "../lib/launched.js";
 import { prepareRoot, type TsqmailMode } from "./tsqmail.js";
 
+/** The command as installed (package.json's bin): it sets the process's malloc arenas and execs node. */
+const COMMAND = fileURLToPath(new URL("../../src/cli/tsqmail", import.meta.url));
 const CLI = fileURLToPath(new URL("../../dist/src/cli/launch.cjs", import.meta.url));
 
 export interface TsqmailProcess extends Launched {
@@ -26,7 +29,7 @@ export function launchTsqmail(root: string, port: number, nofile?: number): Tsqm
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build first`);
   const logFile = join(root, "start.log");
   const log = openSync(logFile, "a");
-  const start = [process.execPath, CLI, "start", "--root", root];
+  const start = [COMMAND, "start", "--root", root];
   // sh sets the limit (root may raise it) and execs node, so the pid is tsqmail's own.
   const [file, ...args] = nofile === undefined ? start : ["sh", "-c", `ulimit -n ${nofile} && exec "$0" "$@"`, ...start];
   const child = spawn(file!, args, { stdio: ["ignore", log, log] });
@@ -78,5 +81,5 @@ export async function removeTsqmail(tsqmail: TsqmailProcess): Promise<void> {
 
 /** Runs `tsqmail ARGS --root ROOT` (e.g. svc -k smtpd) to the end; throws with its stderr if it fails. */
 export async function tsqmailCommand(root: string, args: readonly string[]): Promise<void> {
-  await promisify(execFile)(process.execPath, [CLI, ...args, "--root", root]);
+  await promisify(execFile)(COMMAND, [...args, "--root", root]);
 }

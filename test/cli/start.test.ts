@@ -14,6 +14,8 @@ import { RUNTIME_THREAD_POOL_SIZE } from "../../dist/src/runtime/thread-pool.cjs
 const repo = fileURLToPath(new URL("../..", import.meta.url));
 const compiledTestService = join(repo, "dist/test/fixtures/services/test-service.js");
 const cli = join(repo, "dist/src/cli/main.js");
+/** The command as installed (package.json's bin). */
+const command = join(repo, "src/cli/tsqmail");
 
 let child: ChildProcess | undefined;
 let root: string | undefined;
@@ -40,6 +42,11 @@ function addService(dir: string, name: string, env: Record<string, string> = {})
   return serviceDir;
 }
 
+/** A process's environment, as the kernel shows it. */
+function environment(pid: string | number | undefined): string[] {
+  return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
+}
+
 function tsqmail(...args: string[]): string {
   return execFileSync(process.execPath, [cli, ...args], { encoding: "utf8", stdio: "pipe", env: { ...process.env, TSQMAIL_ROOT: root } });
 }
@@ -50,7 +57,8 @@ describe("tsqmail start", () => {
     const alpha = addService(root, "alpha");
     addService(root, "beta");
     let stderr = "";
-    child = spawn("npm", ["start", "--silent"], { cwd: repo, env: { ...process.env, TSQMAIL_ROOT: root }, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const { MALLOC_ARENA_MAX: _unset, ...env } = process.env;
+    child = spawn("npm", ["start", "--silent"], { cwd: repo, env: { ...env, TSQMAIL_ROOT: root }, stdio: ["ignore", "pipe", "pipe"], detached: true });
     child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
     await waitFor(() => stderr.includes("tsqmail: running"), 20_000, "running");
     expect(stderr).toMatch(/alpha: up/);
@@ -69,6 +77,8 @@ describe("tsqmail start", () => {
     // thread and V8's helpers are) number at least the runtime's pool size; Node's default is 4.
     const taskNames = readdirSync(`/proc/${shown![1]}/task`).map((task) => readFileSync(`/proc/${shown![1]}/task/${task}/comm`, "utf8").trim());
     expect(taskNames.filter((name) => name === "node").length).toBeGreaterThanOrEqual(RUNTIME_THREAD_POOL_SIZE);
+    // The command set glibc's malloc arenas for the process (src/cli/tsqmail says why).
+    expect(environment(shown![1])).toContain("MALLOC_ARENA_MAX=4");
     // Every service is up: the built-in ones `npm start` made, and the two added here.
     const lines = tsqmail("svstat").trimEnd().split("\n");
     expect(lines.map((line) => line.split(":")[0])).toEqual(expect.arrayContaining(["alpha", "beta"]));
@@ -121,6 +131,21 @@ describe("tsqmail start", () => {
       return text.includes("signal hup") && text.includes("signal alrm");
     }, 5000, "hup and alrm in alpha's log");
 
+    const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stderr).toContain("tsqmail: stopped");
+  }, 40_000);
+
+  it("the installed command execs node, so tsqmail keeps its pid and signals; an arena count the user set is kept", async () => {
+    root = mkdtempSync(join(tmpdir(), "tsqmail-start-"));
+    addService(root, "alpha");
+    let stderr = "";
+    child = spawn(command, ["start", "--root", root], { env: { ...process.env, MALLOC_ARENA_MAX: "2" }, stdio: ["ignore", "ignore", "pipe"], detached: true });
+    child.stderr!.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    await waitFor(() => stderr.includes("tsqmail: running"), 20_000, "running");
+    expect(readFileSync(`/proc/${child.pid}/cmdline`, "utf8")).toContain("dist/src/cli/launch.cjs\0start");
+    expect(environment(child.pid!)).toContain("MALLOC_ARENA_MAX=2");
     const exited = new Promise<number | null>((resolve) => child!.on("exit", (code) => resolve(code)));
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
