@@ -10,7 +10,8 @@
 //   5. link intd/N to todo/N — the commit (→ 66) — and fsync todo/ (→ 66, see below)
 //   6. one byte to lock/trigger, errors ignored (one pull serves all messages committed before it);
 //      skipped for an injector inside the runtime, which wakes the send service by a message: the
-//      FIFO's open, write and close cost ~80 µs of its thread a message, for a byte send polls
+//      FIFO's open, write and close cost ~80 µs of its thread a message, for a byte that wakes
+//      send no sooner
 // Only 53 and 54 truncate and unlink what was made, as qmail-queue does; other failures leave
 // mess/intd for the cleanup that removes them after 36 hours. Nothing reaches todo/ before the
 // message and envelope are fsync'd and the mess entry is durable. A failed fsync of todo/ is the

@@ -26,7 +26,8 @@ const CHECKER_TIMEOUT_MS = 30_000;
 /**
  * How long queued messages wait for one wake of the send service: a message to another thread is
  * not free, and under load a connection commits a message every few turns of the event loop.
- * Without the wake, send would find them at its next lock/trigger poll (200 ms).
+ * Sessions do not pull lock/trigger (queue-writer.ts, step 6): without the wake, send would find
+ * them only at its next rescan.
  */
 const WAKE_MS = 10;
 
@@ -97,7 +98,7 @@ export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMa
     // who authenticated, as under s/qmail.
     const queueEnv = env.QMAILQUEUE === undefined ? {} : flatEnv(env, message.authUser === undefined ? {} : { TCPREMOTEINFO: message.authUser, AUTHUSER: message.authUser, AUTHPROTOCOL: message.authProtocol });
     const outcome = await receiveMessage(stream, message, received, { queueDir: parts.queueDir, env: queueEnv, now: () => clock.now() });
-    // The send service learns of the message within WAKE_MS, without waiting to poll lock/trigger.
+    // The send service learns of the message within WAKE_MS.
     if (outcome.kind === "queued" && !wakeQueued) {
       wakeQueued = true;
       setTimeout(wakeSend, WAKE_MS);
