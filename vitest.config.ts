@@ -19,8 +19,8 @@ const MEASURING_MEMORY = [
   "test/qmtp/qmqpd.test.ts",
 ];
 
-// Tests run real worker threads, sockets and child processes: give them room, and keep
-// the two cores from being oversubscribed by too many test files at once.
+// Tests run real worker threads, sockets and child processes: give them room. The suite runs two
+// files at a time, so the two cores are not oversubscribed.
 const common = { testTimeout: 30_000, hookTimeout: 30_000, pool: "forks" } as const;
 
 export default defineConfig({

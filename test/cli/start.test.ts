@@ -43,7 +43,7 @@ function addService(dir: string, name: string, env: Record<string, string> = {})
 }
 
 /** A process's environment, as the kernel shows it. */
-function environment(pid: string | number | undefined): string[] {
+function environment(pid: string | number): string[] {
   return readFileSync(`/proc/${pid}/environ`, "utf8").split("\0");
 }
 
@@ -78,7 +78,7 @@ describe("tsqmail start", () => {
     const taskNames = readdirSync(`/proc/${shown![1]}/task`).map((task) => readFileSync(`/proc/${shown![1]}/task/${task}/comm`, "utf8").trim());
     expect(taskNames.filter((name) => name === "node").length).toBeGreaterThanOrEqual(RUNTIME_THREAD_POOL_SIZE);
     // The command set glibc's malloc arenas for the process (src/cli/tsqmail says why).
-    expect(environment(shown![1])).toContain("MALLOC_ARENA_MAX=4");
+    expect(environment(shown![1]!)).toContain("MALLOC_ARENA_MAX=4");
     // Every service is up: the built-in ones `npm start` made, and the two added here.
     const lines = tsqmail("svstat").trimEnd().split("\n");
     expect(lines.map((line) => line.split(":")[0])).toEqual(expect.arrayContaining(["alpha", "beta"]));
