@@ -5,10 +5,13 @@
 //   any step failing: corrupt files → quarantined ─→ done (moved aside, other messages go on)
 //                     anything else → stalled ─→ (holdOff) ─→ start again from the files
 //
-// The machine holds no truth of its own: its context is what the queue files say — written by
+// The machine holds no truth of its own: its context is what the queue files say — found by
 // preprocessing in this life, or read back by `loadEntry` when the message was preprocessed
 // before (birth = info mtime, each channel's next try = its file's mtime, its recipients not yet
-// marked done) — and every step that changes the queue writes the files first. So a pass needs no
+// marked done) — and every step that changes the queue writes the files first. A message
+// preprocessed in this life may not have its files yet (`durable` false: todo/N still stands for
+// it); the first mark that has anything to record writes them, so one delivered at its first try
+// never does, and its removal takes todo/N. So a pass needs no
 // read of its channel file: the recipients left after marking are the ones without a K or D
 // result, exactly what the file then says. A message preprocessed in this life can have no bounce
 // report until one of its recipients fails permanently, so only then (or when it was preprocessed
@@ -36,11 +39,12 @@ export interface QueueEntryInput {
 }
 
 /**
- * What preprocessing found: todo/N turned into the files it describes (`preprocessed`), a message
- * preprocessed before whose files are to be read (`queued`), or nothing left of it (`gone`).
+ * What preprocessing found: todo/N read and split into channels (`preprocessed`; `durable` when
+ * its files are written already, else todo/N stands for it until a mark first needs them), a
+ * message preprocessed before whose files are to be read (`queued`), or nothing left of it (`gone`).
  */
 export type PreprocessOutcome =
-  | { readonly kind: "preprocessed"; readonly entry: LoadedEntry }
+  | { readonly kind: "preprocessed"; readonly entry: LoadedEntry; readonly durable: boolean }
   | { readonly kind: "queued" }
   | { readonly kind: "gone" };
 
@@ -92,11 +96,15 @@ export interface MarkInput {
   readonly nextTry: number;
   /** Recipients not yet done when the pass started; those without a K or D result remain. */
   readonly pending: number;
+  /** While the entry's files are not written yet, what to write before any mark; else null. */
+  readonly unwritten: LoadedEntry | null;
 }
 
 export interface MarkOutput {
   /** Recipients still to deliver; 0 means the channel file is gone. */
   readonly remaining: number;
+  /** Whether the entry's files are written now (false only when none were and none were needed). */
+  readonly durable: boolean;
 }
 
 export interface AwaitTurnInput {
@@ -126,6 +134,8 @@ interface QueueEntryContext {
   readonly problem: string | null;
   /** Whether bounce/N may exist: false only for a message preprocessed in this life with no permanent failure yet. */
   readonly bounceDue: boolean;
+  /** Whether info/N and the channel files are written: false while todo/N still stands for the message. */
+  readonly durable: boolean;
 }
 
 /** The answer to one request for work: its result, or FAILED when the work threw. */
@@ -187,12 +197,19 @@ export const queueEntryMachine = setup({
     adoptPreprocessed: assign(({ event }) => {
       if (event.type !== "PREPROCESSED" || event.output.kind !== "preprocessed") return {};
       const { entry } = event.output;
-      return { birth: entry.birth, sender: entry.sender, nextTry: entry.nextTry, recipients: entry.recipients, bounceDue: false };
+      return {
+        birth: entry.birth,
+        sender: entry.sender,
+        nextTry: entry.nextTry,
+        recipients: entry.recipients,
+        bounceDue: false,
+        durable: event.output.durable,
+      };
     }),
     adoptFiles: assign(({ event }) => {
       if (event.type !== "LOADED") return {};
       const loaded = event.output;
-      return { birth: loaded.birth, sender: loaded.sender, nextTry: loaded.nextTry, recipients: loaded.recipients, bounceDue: true };
+      return { birth: loaded.birth, sender: loaded.sender, nextTry: loaded.nextTry, recipients: loaded.recipients, bounceDue: true, durable: true };
     }),
     recordPass: assign(({ context, event }, params: { channel: Channel }) => {
       if (event.type !== "PASSED") return {};
@@ -201,6 +218,7 @@ export const queueEntryMachine = setup({
         bounceDue: context.bounceDue || event.output.results.some((result) => result.status === "D"),
       };
     }),
+    noteDurable: assign({ durable: ({ context, event }) => context.durable || (event.type === "MARKED" && event.output.durable) }),
     scheduleNextPass: assign(({ context }, params: { channel: Channel }) => {
       const pass = context.pass[params.channel]!;
       return {
@@ -216,12 +234,15 @@ export const queueEntryMachine = setup({
     loadEntry: (_, _params: Request<EntryRef>) => {},
     /** Dispatches the channel's undelivered recipients (given here) and collects the results → PASSED. */
     deliverChannel: (_, _params: Request<ChannelPassInput>) => {},
-    /** Writes bounce reports, then done markers; persists the next try or unlinks the file → MARKED. */
+    /**
+     * Writes the entry's files first if still unwritten and anything is left or failed; then bounce
+     * reports, then done markers; persists the next try or unlinks the file → MARKED.
+     */
     markDone: (_, _params: Request<MarkInput>) => {},
     /** Injects bounce/N (if any) and removes it → BOUNCED. */
     bounce: (_, _params: Request<EntryRef>) => {},
-    /** Removes info/N, mess/N and what else is left of the message → REMOVED. */
-    removeMessage: (_, _params: Request<EntryRef>) => {},
+    /** Removes todo/N (when never written out), info/N, mess/N and what else is left of the message → REMOVED. */
+    removeMessage: (_, _params: Request<EntryRef & { durable: boolean }>) => {},
     /** Moves the message's files aside (queue/corrupt/N/) and logs why → QUARANTINED. */
     quarantine: (_, _params: Request<EntryRef & { problem: string }>) => {},
   },
@@ -243,6 +264,7 @@ export const queueEntryMachine = setup({
     pass: { local: null, remote: null },
     problem: null,
     bounceDue: true,
+    durable: true,
   }),
   initial: "preprocessing",
   states: {
@@ -275,7 +297,7 @@ export const queueEntryMachine = setup({
       on: { BOUNCED: "cleanup", FAILED: failed },
     },
     cleanup: {
-      entry: { type: "removeMessage", params: entryRequest },
+      entry: { type: "removeMessage", params: ({ context }) => ({ ...entryRequest({ context }), durable: context.durable }) },
       on: { REMOVED: "done", FAILED: failed },
     },
     stalled: {
@@ -336,13 +358,16 @@ function channelStates(channel: Channel) {
               results: pass.results,
               nextTry: pass.nextTry,
               pending: context.recipients[channel].length,
+              unwritten: context.durable
+                ? null
+                : { birth: context.birth, sender: context.sender, nextTry: context.nextTry, recipients: context.recipients },
             };
           },
         },
         on: {
           MARKED: [
-            { guard: and([forChannel, "channelFinished"]), target: "finished" },
-            { guard: forChannel, target: "waiting", actions: { type: "scheduleNextPass", params } },
+            { guard: and([forChannel, "channelFinished"]), target: "finished", actions: "noteDurable" },
+            { guard: forChannel, target: "waiting", actions: ["noteDurable", { type: "scheduleNextPass", params }] },
           ],
           FAILED: failed,
         },

@@ -95,6 +95,7 @@ export interface SiteFs {
   lstat(path: string): Promise<Stats>;
   readFile(path: string): Promise<Buffer>;
   utimes(path: string, atime: number, mtime: number): Promise<void>;
+  futimes(fh: FileHandle, atime: number, mtime: number): Promise<void>;
   chmod(path: string, mode: number): Promise<void>;
   truncate(fh: FileHandle, length: number): Promise<void>;
   fstat(fh: FileHandle): Promise<Stats>;
@@ -202,6 +203,10 @@ export function siteFs(site: string): SiteFs {
     async utimes(path, atime, mtime) {
       at("utimes", path);
       fs.utimesSync(path, atime, mtime);
+    },
+    async futimes(fh, atime, mtime) {
+      at("futimes");
+      fs.futimesSync(fh.fd, atime, mtime);
     },
     async chmod(path, mode) {
       at("chmod", path);

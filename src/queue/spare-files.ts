@@ -66,9 +66,9 @@ export interface SpareFiles {
   /**
    * Makes `bytes` the whole of `path`, fsync'd (its directory entry is the caller's to make
    * durable): a spare renamed there when there is one, else the file at `path` or a new one, mode
-   * 0600 as every spare.
+   * 0600 as every spare. With `mtimeMs`, that is the file's mtime (and atime), fsync'd with it.
    */
-  write(path: string, bytes: Uint8Array): Promise<void>;
+  write(path: string, bytes: Uint8Array, mtimeMs?: number): Promise<void>;
 }
 
 export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
@@ -95,7 +95,7 @@ export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
       if (own && (stat.mode & 0o7777) !== SPARE_MODE) await fs.chmod(path, SPARE_MODE);
       return remove(path, own);
     },
-    async write(path, bytes) {
+    async write(path, bytes, mtimeMs) {
       const spare = spares.pop();
       // A spare swept away meanwhile (qmaint, or the sweep of another process) is simply not used.
       const placed = spare !== undefined && (await fs.rename(spare, path).then(() => true, () => false));
@@ -103,6 +103,7 @@ export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
       try {
         await fs.write(fh, bytes, 0);
         await fs.truncate(fh, bytes.length);
+        if (mtimeMs !== undefined) await fs.futimes(fh, mtimeMs / 1000, mtimeMs / 1000);
         await fs.sync(fh);
       } finally {
         await fs.close(fh);

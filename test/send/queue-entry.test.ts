@@ -19,9 +19,9 @@ import {
 type Outcome = "preprocessed" | "queued" | "gone";
 
 /** Preprocessing's answer for a message it has just preprocessed: each channel with recipients is due at 1000. */
-function preprocessed(recipients: Record<Channel, PendingRecipient[]>): QueueEntryAnswer {
+function preprocessed(recipients: Record<Channel, PendingRecipient[]>, durable = true): QueueEntryAnswer {
   const nextTry = { local: recipients.local.length > 0 ? 1000 : null, remote: recipients.remote.length > 0 ? 1000 : null };
-  return { type: "PREPROCESSED", output: { kind: "preprocessed", entry: { birth: 1000, sender: "s@x", nextTry, recipients } } };
+  return { type: "PREPROCESSED", output: { kind: "preprocessed", entry: { birth: 1000, sender: "s@x", nextTry, recipients }, durable } };
 }
 
 function harness(overrides: { loadError?: Error & { corrupt?: true }; outcome?: Outcome; status?: "K" | "D" } = {}) {
@@ -48,7 +48,7 @@ function harness(overrides: { loadError?: Error & { corrupt?: true }; outcome?: 
       }),
       markDone: answering(async ({ channel, results }: Request<MarkInput>) => {
         steps.push(`mark ${results.length}`);
-        return { type: "MARKED", channel, output: { remaining: 0 } };
+        return { type: "MARKED", channel, output: { remaining: 0, durable: true } };
       }),
       bounce: answering(async () => (steps.push("bounce"), { type: "BOUNCED" })),
       removeMessage: answering(async () => (steps.push("remove"), { type: "REMOVED" })),
@@ -106,7 +106,7 @@ describe("queue-entry machine", () => {
         }),
         markDone: answering(async (marking: Request<MarkInput>) => {
           marks.push(marking.pending);
-          return { type: "MARKED", channel: marking.channel, output: { remaining: marking.pending - marking.results.filter((r) => r.status !== "Z").length } };
+          return { type: "MARKED", channel: marking.channel, output: { remaining: marking.pending - marking.results.filter((r) => r.status !== "Z").length, durable: true } };
         }),
       },
     });
@@ -114,6 +114,43 @@ describe("queue-entry machine", () => {
     await waitFor(actor, (s) => s.status === "done");
     expect(passes).toEqual([["a@y", "b@y", "c@y"], ["b@y"]]);
     expect(marks).toEqual([3, 1]);
+  });
+
+  it("an entry whose files are unwritten hands each mark what to write until one says they are written, and its removal knows", async () => {
+    for (const [statuses, expected] of [
+      // Delivered at the first try: nothing written, so the removal takes todo/N.
+      [["K"], { unwritten: [true], removedDurable: false }],
+      // Deferred at the first try: that mark writes the files; the next one is told they exist.
+      [["Z", "K"], { unwritten: [true, false], removedDurable: true }],
+    ] as const) {
+      const unwritten: boolean[] = [];
+      let removedDurable: boolean | undefined;
+      let pass = 0;
+      const recipient = { offset: 0, recipient: "a@y" };
+      const machine = harness().machine.provide({
+        actions: {
+          preprocess: answering(async () => preprocessed({ local: [recipient], remote: [] }, false)),
+          deliverChannel: answering(async ({ channel }: Request<ChannelPassInput>) => ({
+            type: "PASSED",
+            channel,
+            output: { results: [{ ...recipient, status: statuses[pass++]!, report: "" }], nextTry: 9000 },
+          })),
+          markDone: answering(async (marking: Request<MarkInput>) => {
+            unwritten.push(marking.unwritten !== null);
+            if (marking.unwritten !== null) expect(marking.unwritten).toEqual({ birth: 1000, sender: "s@x", nextTry: { local: 1000, remote: null }, recipients: { local: [recipient], remote: [] } });
+            const remaining = marking.results[0]!.status === "Z" ? 1 : 0;
+            return { type: "MARKED", channel: marking.channel, output: { remaining, durable: !(marking.unwritten !== null && remaining === 0) } };
+          }),
+          removeMessage: answering(async ({ durable }: Request<{ durable: boolean }>) => {
+            removedDurable = durable;
+            return { type: "REMOVED" };
+          }),
+        },
+      });
+      const actor = createActor(machine, { input: { id: 7 } }).start();
+      await waitFor(actor, (s) => s.status === "done");
+      expect({ unwritten, removedDurable }).toEqual(expected);
+    }
   });
 
   it("a corrupt file sends the entry to quarantine; any other failure holds off and starts again", async () => {
@@ -142,7 +179,7 @@ describe("queue-entry machine", () => {
         markDone: answering(async (marking: Request<MarkInput>) => {
           if (marking.channel === "remote" && marked.remote++ === 0) throw new Error("EIO");
           if (marking.channel === "local") marked.local++;
-          return { type: "MARKED", channel: marking.channel, output: { remaining: 0 } };
+          return { type: "MARKED", channel: marking.channel, output: { remaining: 0, durable: true } };
         }),
       },
     });
@@ -168,7 +205,7 @@ describe("queue-entry machine", () => {
 
   it("waitingUntil is the earliest next try while every channel only waits", () => {
     const { machine } = harness();
-    const waiting = machine.resolveState({ value: { channels: { local: "waiting", remote: "waiting" } }, context: { id: 1, birth: 0, sender: "", nextTry: { local: 300, remote: 200 }, recipients: { local: [], remote: [] }, pass: { local: null, remote: null }, problem: null, bounceDue: true, attempt: 0 } });
+    const waiting = machine.resolveState({ value: { channels: { local: "waiting", remote: "waiting" } }, context: { id: 1, birth: 0, sender: "", nextTry: { local: 300, remote: 200 }, recipients: { local: [], remote: [] }, pass: { local: null, remote: null }, problem: null, bounceDue: true, durable: true, attempt: 0 } });
     expect(waitingUntil(waiting)).toBe(200);
     const busy = machine.resolveState({ value: { channels: { local: "delivering", remote: "waiting" } }, context: waiting.context });
     expect(waitingUntil(busy)).toBeUndefined();

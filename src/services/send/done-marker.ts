@@ -1,4 +1,6 @@
-// Recording a channel pass's results, in qmail-send's order: for each permanent failure the
+// Recording a channel pass's results, in qmail-send's order. An entry whose files are not written
+// yet (todo-preprocess.ts) has them written first, unless every recipient succeeded: then there
+// is nothing to record. Then, for each permanent failure the
 // bounce block is appended to bounce/N first (so a crash can repeat a block, never lose one),
 // then every success and permanent failure gets its done marker — the record's T byte, at its
 // offset, overwritten with D — and the file is fsync'd. A channel with nothing left (the pass
@@ -13,11 +15,13 @@ import type { DirSyncer } from "../../queue/dir-sync.js";
 import type { QueueLayout } from "../../queue/queue-layout.js";
 import { removedBeforeMess } from "../../queue/removal-order.js";
 import type { SpareFiles } from "../../queue/spare-files.js";
-import type { MarkInput, MarkOutput } from "../../../machines/queue-entry.js";
+import type { LoadedEntry, MarkInput, MarkOutput } from "../../../machines/queue-entry.js";
 
 const DONE = Uint8Array.of(0x44);
 
 export interface DoneMarkerDeps {
+  /** Writes an entry's files, every recipient pending, and removes todo/N (todo-preprocess.ts). */
+  readonly writeEntry: (id: number, entry: LoadedEntry) => Promise<void>;
   readonly fs: SiteFs;
   readonly dirSync: DirSyncer;
   readonly layout: QueueLayout;
@@ -29,15 +33,20 @@ export interface DoneMarkerDeps {
 export async function markDone(deps: DoneMarkerDeps, input: MarkInput): Promise<MarkOutput> {
   const { fs, layout } = deps;
   const path = layout.file(input.channel, input.id);
+  const finished = input.results.filter((result) => result.status !== "Z");
+  const remaining = input.pending - finished.length;
+  if (input.unwritten !== null) {
+    // Every recipient delivered at the first try: nothing to record; todo/N goes with the message.
+    if (remaining === 0 && input.results.every((result) => result.status === "K")) return { remaining, durable: false };
+    await deps.writeEntry(input.id, input.unwritten);
+  }
   for (const result of input.results) {
     if (result.status === "D") await deps.addBounceBlock(input.id, result.recipient, result.report);
   }
-  const finished = input.results.filter((result) => result.status !== "Z");
-  const remaining = input.pending - finished.length;
   if (remaining === 0) {
     await deps.spares.retire(path);
     removedBeforeMess(layout, input.id, deps.dirSync, input.channel);
-    return { remaining };
+    return { remaining, durable: true };
   }
   if (finished.length > 0) {
     const fh = await fs.open(path, "r+");
@@ -50,5 +59,5 @@ export async function markDone(deps: DoneMarkerDeps, input: MarkInput): Promise<
   }
   const seconds = input.nextTry / 1000;
   await fs.utimes(path, seconds, seconds);
-  return { remaining };
+  return { remaining, durable: true };
 }

@@ -1,7 +1,8 @@
 // The end of a message, once neither channel file remains (qmail-send's "done"): bounce/N, if any
 // recipient failed permanently, is composed into a bounce (queue/bounce-message.ts) and injected
 // through the one enqueue module — or discarded when it would be a triple bounce — and only then
-// removed. Then info/N goes (the message no longer exists for send), `end msg N` is logged, and
+// removed. Then info/N goes (the message no longer exists for send; todo/N and intd/N instead for
+// a message delivered at its first try, which never had one), `end msg N` is logged, and
 // qmail-clean's last step removes the mess file once every other name of N is durably gone
 // (queue/removal-order.ts). Every step is idempotent, so a crash anywhere is finished by the next
 // start; at worst a bounce is sent twice, never lost.
@@ -26,6 +27,8 @@ export interface MessageEndDeps {
   readonly spares: SpareFiles;
   readonly bounceControl: BounceControl;
   readonly log: (line: string) => void;
+  /** qmail-clean's todo step: intd/N, then todo/N. */
+  readonly cleanTodo: (id: number) => Promise<void>;
 }
 
 export async function sendBounce(deps: MessageEndDeps, id: number): Promise<void> {
@@ -49,9 +52,11 @@ export async function sendBounce(deps: MessageEndDeps, id: number): Promise<void
   await removeBounceReport(layout.queueDir, id);
 }
 
-export async function finishMessage(deps: MessageEndDeps, id: number): Promise<void> {
+/** `durable`: whether info/N was ever written; if not, todo/N and intd/N still stand for the message and go instead. */
+export async function finishMessage(deps: MessageEndDeps, id: number, durable: boolean): Promise<void> {
   const { layout, dirSync } = deps;
-  if (await deps.spares.retire(layout.file("info", id))) removedBeforeMess(layout, id, dirSync, "info");
+  if (!durable) await deps.cleanTodo(id);
+  else if (await deps.spares.retire(layout.file("info", id))) removedBeforeMess(layout, id, dirSync, "info");
   deps.log(sendLog.end(id));
   await removeMessage(layout.queueDir, id);
 }

@@ -10,6 +10,8 @@
 // Signals: svc -a makes every job due now; svc -h re-reads locals and virtualdomains (keeping the
 // last good ones on error); svc -t starts nothing new, lets running deliveries finish and mark
 // their results (bounded), and exits — the schedule is already on disk as the channel files' mtimes.
+// A message on one channel has no info/ or channel file until a pass leaves a recipient for later
+// or fails one (todo-preprocess.ts): one delivered at its first try is removed with its todo/N.
 
 import { fromCallback, type EventObject } from "xstate";
 import { clock } from "../../../supervisors/clock.js";
@@ -19,6 +21,7 @@ import {
   queueEntryMachine,
   type AwaitTurnInput,
   type EntryRef,
+  type LoadedEntry,
   type QueueEntrySnapshot,
 } from "../../../machines/queue-entry.js";
 import { loadControl, type ControlSnapshot } from "../../config/load-control.js";
@@ -44,7 +47,7 @@ import { domainSet, stripVirtualPrefix, type RewriteControl } from "./recipient-
 import { listQueued, listTodo, sweepLeftovers } from "./recovery.js";
 import { sendLog } from "./send-log.js";
 import { readTrigger } from "./trigger-reader.js";
-import { preprocessTodo } from "./todo-preprocess.js";
+import { preprocessTodo, writeEntry } from "./todo-preprocess.js";
 
 /** A spawner that has not answered in an hour is presumed gone; the delivery is retried. */
 const DELIVERY_DEADLINE_MS = 3600 * 1000;
@@ -89,9 +92,13 @@ const start: StartService = async (context) => {
     doublebouncehost: values.doublebouncehost ?? "doublebouncehost",
     doublebounceto: values.doublebounceto ?? "postmaster",
   };
-  const endDeps = { fs, dirSync, layout, spares, bounceControl, log };
+  // todo/N's inode is kept as a spare when its message's files are written, just when they need
+  // inodes; a message that ends without them has no use for it, so its todo/N is simply unlinked.
+  const writeDeps = { fs, dirSync, layout, spares, cleanTodo: (id: number) => cleanTodo(layout.queueDir, id, spares.adopt) };
+  const endDeps = { fs, dirSync, layout, spares, bounceControl, log, cleanTodo: (id: number) => cleanTodo(layout.queueDir, id) };
 
-  // Passes and their marking are tracked so that a stop can let them write their done markers.
+  // Passes and their marking are tracked so that a stop can let them write their done markers, and
+  // so is the removal of a message delivered at its first try: only that removal records it.
   const inFlight = new Set<Promise<unknown>>();
   const track = <T>(work: Promise<T>): Promise<T> => {
     inFlight.add(work);
@@ -109,7 +116,7 @@ const start: StartService = async (context) => {
     actions: {
       preprocess: answering(async ({ id }) => ({
         type: "PREPROCESSED",
-        output: await preprocessTodo({ fs, dirSync, layout, spares, rewrite: () => rewrite, log, cleanTodo: (id) => cleanTodo(layout.queueDir, id, spares.adopt) }, id),
+        output: await preprocessTodo({ ...writeDeps, rewrite: () => rewrite, log, now: () => clock.now() }, id),
       })),
       loadEntry: answering(async ({ id }) => ({ type: "LOADED", output: await loadEntry(fs, layout, id) })),
       deliverChannel: answering(async (pass) => {
@@ -120,15 +127,17 @@ const start: StartService = async (context) => {
       markDone: answering(async (marking) => {
         const addBounceBlock = (id: number, recipient: string, report: string): Promise<void> =>
           appendBounceReport(layout.queueDir, id, stripVirtualPrefix(recipient, rewrite.virtualdomains), report);
-        const output = await track(markDone({ fs, dirSync, layout, spares, addBounceBlock }, marking));
+        const writeEntryNow = (id: number, entry: LoadedEntry): Promise<void> => writeEntry(writeDeps, id, entry);
+        const output = await track(markDone({ fs, dirSync, layout, spares, addBounceBlock, writeEntry: writeEntryNow }, marking));
         return { type: "MARKED", channel: marking.channel, output };
       }),
       bounce: answering(async ({ id }) => {
         await sendBounce(endDeps, id);
         return { type: "BOUNCED" };
       }),
-      removeMessage: answering(async ({ id }) => {
-        await finishMessage(endDeps, id);
+      removeMessage: answering(async ({ id, durable }) => {
+        const finishing = finishMessage(endDeps, id, durable);
+        await (durable ? finishing : track(finishing));
         return { type: "REMOVED" };
       }),
       quarantine: answering(async ({ id, problem }) => {
