@@ -108,7 +108,8 @@ export interface SessionNote {
 }
 
 export type MessageOutcome =
-  | { readonly kind: "queued"; readonly unixTime: number; readonly qp: number }
+  /** `id`: the message number, null when a QMAILQUEUE program queued it. */
+  | { readonly kind: "queued"; readonly unixTime: number; readonly qp: number; readonly id: number | null }
   /** The queue's D/Z text. */
   | { readonly kind: "queue-failed"; readonly text: string }
   | { readonly kind: "too-big" }

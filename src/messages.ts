@@ -4,9 +4,18 @@
 // numbered delivery of one message to one recipient, and gets back K (delivered), Z (temporary
 // failure, try again later) or D (permanent failure, bounce) with the report text.
 
-/** An injector committed a message: the scheduler should look at todo/ now. */
+/**
+ * An injector committed messages: send takes them now, by number when the injector knows every
+ * one (`ids`), else by reading todo/.
+ */
 export interface WakeMessage {
   readonly type: "wake";
+  readonly ids?: readonly number[];
+}
+
+/** The wake for messages just queued, each number as enqueue gave it (null: a QMAILQUEUE program did not say). */
+export function wakeFor(ids: readonly (number | null)[]): WakeMessage {
+  return ids.every((id): id is number => id !== null) ? { type: "wake", ids } : { type: "wake" };
 }
 
 /** send → lspawn / rspawn: deliver message `id` (its mess file at `messFile`) to one recipient. */

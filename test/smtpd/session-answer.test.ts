@@ -32,7 +32,7 @@ interface Work {
 const ok: Work = {
   sender: () => Promise.resolve({ kind: "accepted" }),
   recipient: () => Promise.resolve({ kind: "accepted", address: "rcpt@mx.test" }),
-  message: () => Promise.resolve({ kind: "queued", unixTime: 1, qp: 2 }),
+  message: () => Promise.resolve({ kind: "queued", unixTime: 1, qp: 2, id: 3 }),
 };
 
 /** A session whose commands are `lines`, each sent once the machine asks for a line; its replies. */

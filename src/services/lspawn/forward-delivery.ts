@@ -13,13 +13,13 @@ async function* withDeliveredTo(dtline: string, message: Buffer): AsyncGenerator
   yield message;
 }
 
-export async function forwardMessage(queueDir: string, forward: ForwardInput, message: Buffer, wake: () => void): Promise<{ qp: number }> {
+export async function forwardMessage(queueDir: string, forward: ForwardInput, message: Buffer, wake: (id: number | null) => void): Promise<{ qp: number }> {
   const { prepared, addresses } = forward;
   const result = await enqueue(queueDir, withDeliveredTo(prepared.dtline, message), { sender: prepared.newSender, recipients: addresses }, {
     invokedBy: { uid: prepared.uid },
     pullTrigger: false, // wake() below tells the send service
   });
   if (!result.ok) throw (result.text.startsWith("D") ? hard : soft)(`Unable to forward message: ${result.text.slice(1)}`);
-  wake();
+  wake(result.id);
   return { qp: result.qp };
 }

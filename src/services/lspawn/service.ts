@@ -23,7 +23,7 @@ import {
 } from "../../../machines/local-delivery.js";
 import { loadControl } from "../../config/load-control.js";
 import { UsersLookup } from "../../config/users-lookup.js";
-import { isServiceMessage, type DeliverMessage } from "../../messages.js";
+import { isServiceMessage, wakeFor, type DeliverMessage } from "../../messages.js";
 import { rootPaths } from "../../root/paths.js";
 import { deliverySlots } from "../spawner/delivery-slots.js";
 import { DotQmailFiles } from "./dot-qmail.js";
@@ -68,7 +68,7 @@ const start: StartService = async (context) => {
       })),
       deliverLine: answering(async (input: LineInput) => ({ type: "LINE_DELIVERED", output: await runLine(input) })),
       forward: answering(async (input: ForwardInput) => {
-        const wake = (): void => context.send("send", { type: "wake" });
+        const wake = (id: number | null): void => context.send("send", wakeFor([id]));
         const { qp } = await forwardMessage(queueDir, input, await messages.get(input.input.messFile), wake);
         return { type: "FORWARDED", qp };
       }),

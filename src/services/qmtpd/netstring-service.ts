@@ -29,7 +29,7 @@ import type { Env } from "../../net/connection-env.js";
 import { listenerSettings } from "../../net/listener-settings.js";
 import { encodeNetstring } from "../../net/netstring.js";
 import { startListeningService } from "../../net/listening-service.js";
-import type { WakeMessage } from "../../messages.js";
+import { wakeFor } from "../../messages.js";
 import { rootPaths } from "../../root/paths.js";
 import { readClientAuthorities, trustedClientDn, type ClientAuthorities } from "../smtpd/client-certificate.js";
 import { ClientStream } from "../smtpd/client-stream.js";
@@ -101,7 +101,7 @@ export async function startNetstringService(context: ServiceContext, mode: Netst
         ),
       databytes: databytesOf(env, control),
       inRcpthosts: (address) => rcptHostAllowed(control, address),
-      onQueued: () => context.send("send", { type: "wake" } satisfies WakeMessage),
+      onQueued: (id) => context.send("send", wakeFor([id])),
     });
     const requests = {
       readMessage: answering(async () => ({ type: "MESSAGE_READ" as const, read: await io.readMessage() })),

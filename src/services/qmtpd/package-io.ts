@@ -29,7 +29,8 @@ export interface PackageIoOptions {
   /** QMTP: may an unauthorised client send to this address? */
   readonly inRcpthosts: (address: string) => boolean;
   /** A message reached the queue. */
-  readonly onQueued: () => void;
+  /** The message's number (null when a QMAILQUEUE program queued it). */
+  readonly onQueued: (id: number | null) => void;
 }
 
 /** Thrown into enqueue's message stream: stop, the message is refused. */
@@ -105,7 +106,7 @@ export class PackageIo {
     if (queueing === undefined) return { ok: false, text: "Zqq internal bug (#4.3.0)" };
     queueing.settle(input.abandon ? undefined : { sender: input.sender, recipients: input.recipients });
     const result = await queueing.result;
-    if (result.ok && !input.abandon) this.options.onQueued();
+    if (result.ok && !input.abandon) this.options.onQueued(result.id);
     return result.ok ? { ok: true, unixTime: Math.floor(this.options.now() / 1000), qp: result.qp } : { ok: false, text: result.text };
   }
 

@@ -62,5 +62,5 @@ export async function receiveMessage(stream: ClientStream, input: MessageInput, 
   while (ended === undefined) await next();
   if (ended !== "end") return { kind: ended };
   if (rejected !== undefined) return { kind: rejected };
-  return result.ok ? { kind: "queued", unixTime: Math.floor(target.now() / 1000), qp: result.qp } : { kind: "queue-failed", text: result.text };
+  return result.ok ? { kind: "queued", unixTime: Math.floor(target.now() / 1000), qp: result.qp, id: result.id } : { kind: "queue-failed", text: result.text };
 }

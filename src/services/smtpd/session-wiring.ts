@@ -10,7 +10,7 @@ import type { AnyActorRef } from "xstate";
 import { smtpSessionMachine, type MessageInput, type MessageOutcome, type PasswordCheck } from "../../../machines/smtp-session.js";
 import { responseLine, splitCommandLine } from "../../../machines/smtp-syntax.js";
 import { clock } from "../../../supervisors/clock.js";
-import type { WakeMessage } from "../../messages.js";
+import { wakeFor } from "../../messages.js";
 import type { ClientStream } from "./client-stream.js";
 import { checkRecipient, checkSender, type CheckContext } from "./envelope-checks.js";
 import { runFd3Program } from "./fd3-program.js";
@@ -74,11 +74,11 @@ export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMa
     if (connection === undefined) throw new Error(`no connection for actor ${actor.id}`);
     return connection;
   };
-  // One wake for every message queued within WAKE_MS.
-  let wakeQueued = false;
+  // One wake for every message queued within WAKE_MS, naming them all.
+  let queuedSinceWake: (number | null)[] = [];
   const wakeSend = (): void => {
-    wakeQueued = false;
-    parts.send("send", { type: "wake" } satisfies WakeMessage);
+    parts.send("send", wakeFor(queuedSinceWake));
+    queuedSinceWake = [];
   };
   /** DATA: our Received line, then the body streamed into the queue. */
   const queueMessage = async ({ stream, env }: Connection, message: MessageInput): Promise<MessageOutcome> => {
@@ -99,10 +99,7 @@ export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMa
     const queueEnv = env.QMAILQUEUE === undefined ? {} : flatEnv(env, message.authUser === undefined ? {} : { TCPREMOTEINFO: message.authUser, AUTHUSER: message.authUser, AUTHPROTOCOL: message.authProtocol });
     const outcome = await receiveMessage(stream, message, received, { queueDir: parts.queueDir, env: queueEnv, now: () => clock.now() });
     // The send service learns of the message within WAKE_MS.
-    if (outcome.kind === "queued" && !wakeQueued) {
-      wakeQueued = true;
-      setTimeout(wakeSend, WAKE_MS);
-    }
+    if (outcome.kind === "queued" && queuedSinceWake.push(outcome.id) === 1) setTimeout(wakeSend, WAKE_MS);
     return outcome;
   };
   return smtpSessionMachine.provide({
