@@ -44,6 +44,10 @@ export async function cleanTodo(queueDir: string, id: number, removeTodo = (path
 export async function removeMessage(queueDir: string, id: number): Promise<void> {
   const layout = queueLayout(queueDir);
   await othersDurablyGone(layout, id, dirSync);
+  // On the caller's thread, not in the pool, although the trim of its block may make it slow: N
+  // is free for a new message the moment the mess file goes, and the entry of the old one must
+  // end before send can hear of the new one (a wake naming N, a scan), or the new message would
+  // be taken for the old one, still live, and left alone.
   await unlinkIfPresent(fs, layout.file("mess", id));
 }
 

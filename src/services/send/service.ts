@@ -6,7 +6,8 @@
 // per-channel schedulers decide whose turn it is. An entry that only waits for a next try more
 // than 10 s away goes dormant (its actor stops; the activation queue wakes it at the deadline),
 // so memory does not grow with the queue. Woken by `wake` messages (which name the messages, so
-// todo/ is not read for them), lock/trigger and a 1500 s rescan; answers `memory-query` with a `memory-report`.
+// todo/ is not read for them), lock/trigger and a 1500 s rescan; answers `memory-query` with a
+// `memory-report`.
 // Signals: svc -a makes every job due now; svc -h re-reads locals and virtualdomains (keeping the
 // last good ones on error); svc -t starts nothing new, lets running deliveries finish and mark
 // their results (bounded), and exits — the schedule is already on disk as the channel files' mtimes.
