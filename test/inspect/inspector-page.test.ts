@@ -7,6 +7,8 @@
 // context-fold.ts makes of the same stream (test/supervisors/context-delta.test.ts checks that
 // fold against whole contexts), and, fed a journal that lost an actor's whole context, say its
 // context is partial until a whole one comes.
+// The DOM's types are for the functions handed to page.evaluate, which run in the page.
+/// <reference lib="dom" />
 
 import { mkdirSync } from "node:fs";
 import { fileURLToPath } from "node:url";

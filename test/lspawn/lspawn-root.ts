@@ -30,17 +30,18 @@ export async function makeLspawnRoot(bed: SendTestBed, lspawnEnv: Readonly<Recor
   mkdirSync(join(root, "alias"), { mode: 0o755 });
   for (const name of ["alice", "bob"]) await addVirtualUser(root, name, {});
   const home = (user: string): string => (user === "alias" ? join(root, "alias") : join(root, "home", user));
+  const dotQmail = (user: string, name: string, text: string, mode = 0o644): void => {
+    const path = join(home(user), name);
+    writeFileSync(path, text);
+    chmodSync(path, mode);
+  };
   return {
     root,
     queueDir: made.queueDir,
     home,
-    dotQmail(user, name, text, mode = 0o644) {
-      const path = join(home(user), name);
-      writeFileSync(path, text);
-      chmodSync(path, mode);
-    },
+    dotQmail,
     dotQmails(user, files) {
-      for (const [name, text] of Object.entries(files)) this.dotQmail(user, name, text);
+      for (const [name, text] of Object.entries(files)) dotQmail(user, name, text);
     },
   };
 }

@@ -34,7 +34,7 @@ export async function startLoopbackDns(
     header.writeUInt16BE(entry === undefined ? 0x8183 : entry === "servfail" ? 0x8182 : 0x8180, 2); // response, RD, RA; NXDOMAIN, SERVFAIL or no error
     header.writeUInt16BE(1, 4);
     header.writeUInt16BE(records.length, 6);
-    const parts = [header, question];
+    const parts: Buffer[] = [header, question];
     for (const { type, rdata } of records) {
       const record = Buffer.alloc(12);
       record.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
