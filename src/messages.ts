@@ -18,6 +18,18 @@ export function wakeFor(ids: readonly (number | null)[]): WakeMessage {
   return ids.every((id): id is number => id !== null) ? { type: "wake", ids } : { type: "wake" };
 }
 
+/** An injector (smtpd) → send: up to `count` spare inodes wanted, to make intd/N of (queue/spare-stock.ts). */
+export interface SparesWantedMessage {
+  readonly type: "spares-wanted";
+  readonly count: number;
+}
+
+/** send → the injector that asked: spare paths, now the injector's alone (perhaps none). */
+export interface SparesMessage {
+  readonly type: "spares";
+  readonly paths: readonly string[];
+}
+
 /** send → lspawn / rspawn: deliver message `id` (its mess file at `messFile`) to one recipient. */
 export interface DeliverMessage {
   readonly type: "deliver";
@@ -69,6 +81,8 @@ export interface MemoryReportMessage {
 
 export type ServiceMessage =
   | WakeMessage
+  | SparesWantedMessage
+  | SparesMessage
   | DeliverMessage
   | DeliveredMessage
   | UndeliverableMessage
@@ -81,6 +95,8 @@ export function isServiceMessage(payload: unknown): payload is ServiceMessage {
   const type = (payload as { type?: unknown }).type;
   return (
     type === "wake" ||
+    type === "spares-wanted" ||
+    type === "spares" ||
     type === "deliver" ||
     type === "delivered" ||
     type === "undeliverable" ||

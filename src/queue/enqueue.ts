@@ -29,6 +29,8 @@ export interface EnqueueOptions {
   readonly now?: () => number;
   /** False when the caller wakes the send service itself (a `wake` message): lock/trigger is left alone. */
   readonly pullTrigger?: boolean;
+  /** A spare inode of the send service to make intd/N of (spare-stock.ts); only the runtime's own injectors hold them. */
+  readonly spare?: () => string | undefined;
 }
 
 /** `queueDir` is `rootPaths(root).queue`; its parent, the root, is where a QMAILQUEUE program runs. */

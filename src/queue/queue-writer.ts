@@ -20,8 +20,10 @@
 // Safe for any number of concurrent calls in one process: pid names come from a per-thread
 // counter, directory fsyncs and trigger pulls are shared (coalescer.ts).
 
+import { constants } from "node:fs";
 import { threadId } from "node:worker_threads";
 import { O_EXCL_CREATE, siteFs, type FileHandle } from "../io/fs.js";
+import { isMissing } from "../io/optional-files.js";
 import { createCoalescer } from "./coalescer.js";
 import { createDirSyncer } from "./dir-sync.js";
 import { intdFileBytes, type EncodedEnvelope, type EnvelopeCheck } from "./envelope.js";
@@ -52,6 +54,8 @@ export interface QueueWriterOptions {
   readonly now?: () => number;
   /** False: the caller wakes the send service itself, so step 6 is skipped. */
   readonly pullTrigger?: boolean;
+  /** A spare inode of the send service to make intd/N of, when the caller holds one (spare-stock.ts). */
+  readonly spare?: () => string | undefined;
 }
 
 async function createPidFile(layout: QueueLayout, unixTime: number): Promise<{ path: string; fh: FileHandle } | undefined> {
@@ -64,6 +68,25 @@ async function createPidFile(layout: QueueLayout, unixTime: number): Promise<{ p
     }
   }
   return undefined;
+}
+
+/**
+ * intd/N, made exclusively: a spare inode linked there (then its spare name removed) while the
+ * caller has one that is still there, else a new file. A link fails as an exclusive create does
+ * when intd/N exists; then the create below fails too, with qmail-queue's answer.
+ */
+async function createIntd(path: string, spare: (() => string | undefined) | undefined): Promise<{ fh: FileHandle; spare: boolean }> {
+  for (let from = spare?.(); from !== undefined; from = spare?.()) {
+    try {
+      await fs.link(from, path);
+    } catch (error) {
+      if (isMissing(error)) continue; // swept away meanwhile: try the next one
+      break;
+    }
+    await fs.unlink(from);
+    return { fh: await fs.open(path, constants.O_WRONLY), spare: true };
+  }
+  return { fh: await fs.open(path, O_EXCL_CREATE, QUEUE_FILE_MODE), spare: false };
 }
 
 /** A step of the commit sequence failed; `exit` is qmail-queue's code for that step. */
@@ -120,12 +143,16 @@ export async function writeToQueue(
     const copied = await copyMessage(fs, messFh, head, message);
     if (copied !== "copied") throw new StepFailed(copied === "read-error" ? QueueExit.readError : QueueExit.writeError);
     const intdPath = layout.file("intd", id);
-    const intdFh = await step(QueueExit.intdFile, () => fs.open(intdPath, O_EXCL_CREATE, QUEUE_FILE_MODE));
+    const intd = await step(QueueExit.intdFile, () => createIntd(intdPath, opts.spare));
+    const intdFh = intd.fh;
     opened.push(intdFh);
     made.push({ fh: intdFh, path: intdPath });
     const checked: EnvelopeCheck = typeof envelope === "function" ? await envelope() : { ok: true, envelope };
     if (!checked.ok) throw new StepFailed(checked.exit);
-    await step(QueueExit.writeError, () => fs.write(intdFh, intdFileBytes(invokerUid(opts.invokedBy), process.pid, checked.envelope)));
+    const intdBytes = intdFileBytes(invokerUid(opts.invokedBy), process.pid, checked.envelope);
+    await step(QueueExit.writeError, () => fs.write(intdFh, intdBytes, 0));
+    // A spare still holds its earlier bytes past the new ones.
+    if (intd.spare) await step(QueueExit.writeError, () => fs.truncate(intdFh, intdBytes.length));
     // Steps 3 and 4 share their fsyncs: both files and the mess/ entry are written before any of
     // them, so a journaling file system makes all three durable in one commit — the first fsync
     // pays for it, the others find their data on disk. The commit still waits for all three.

@@ -69,7 +69,12 @@ export interface SpareFiles {
    * 0600 as every spare. With `mtimeMs`, that is the file's mtime (and atime), fsync'd with it.
    */
   write(path: string, bytes: Uint8Array, mtimeMs?: number): Promise<void>;
+  /** Up to `count` spares for an injector (spare-stock.ts), beyond the few kept for send's own writes; no longer send's. */
+  handOut(count: number): string[];
 }
+
+/** Spares send keeps for its own info and channel files when an injector asks for some. */
+export const KEPT_FOR_SEND = 64;
 
 export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
   const spares: string[] = [];
@@ -94,6 +99,9 @@ export function createSpareFiles(fs: SiteFs, layout: QueueLayout): SpareFiles {
       const own = stat !== undefined && stat.isFile() && stat.nlink === 1 && stat.uid === ownUid;
       if (own && (stat.mode & 0o7777) !== SPARE_MODE) await fs.chmod(path, SPARE_MODE);
       return remove(path, own);
+    },
+    handOut(count) {
+      return spares.splice(Math.max(KEPT_FOR_SEND, spares.length - count));
     },
     async write(path, bytes, mtimeMs) {
       const spare = spares.pop();

@@ -2,7 +2,9 @@
 // next file written, empty; a preprocessed todo/N is kept the same way, but only when it is this
 // process's own file with no other name; a spare that vanished is replaced by a new file, and a
 // file an interrupted run left is written over; past its capacity a retired file is unlinked;
-// and the sweep removes an earlier life's spares, quietly, keeping this life's.
+// and the sweep removes an earlier life's spares, quietly, keeping this life's. Spares beyond
+// the few send keeps go to an injector, whose intd/N is then made of one; the injector's stock
+// asks for more when it runs low, at most once a second.
 
 import { chown, link, mkdtemp, readdir, readFile, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -12,7 +14,10 @@ import { siteFs } from "../../src/io/fs.js";
 import { createQueue } from "../../src/queue/create-queue.js";
 import { cleanTodo, sweepStale } from "../../src/queue/queue-clean.js";
 import { queueLayout, type QueueLayout } from "../../src/queue/queue-layout.js";
-import { createSpareFiles, SPARE_CAPACITY } from "../../src/queue/spare-files.js";
+import { clock } from "../../supervisors/clock.js";
+import { enqueue } from "../../src/queue/enqueue.js";
+import { createSpareFiles, KEPT_FOR_SEND, SPARE_CAPACITY } from "../../src/queue/spare-files.js";
+import { SpareStock, STOCK_CAPACITY } from "../../src/queue/spare-stock.js";
 
 const roots: string[] = [];
 afterEach(async () => {
@@ -140,5 +145,57 @@ describe("spare files", () => {
     await spares.write(info, Buffer.from("Fs@a.test\0"));
     expect((await stat(info)).ino).toBe(inode);
     expect(await readFile(info, "latin1")).toBe("Fs@a.test\0");
+  });
+
+  it("go to an injector beyond the few send keeps, and become intd/N: written over, the spare name gone", async () => {
+    const layout = await emptyQueue();
+    const spares = createSpareFiles(fs, layout);
+    for (let n = 0; n < KEPT_FOR_SEND + 2; n++) {
+      await writeFile(layout.file("info", n), "F" + "x".repeat(300) + "\0");
+      await spares.retire(layout.file("info", n));
+    }
+    const handed = spares.handOut(10);
+    expect(handed).toHaveLength(2);
+    expect(spares.handOut(10)).toEqual([]);
+
+    const first = handed[0]!;
+    const inode = (await stat(first)).ino;
+    const envelope = { sender: "s@a.test", recipients: ["r@b.test"] };
+    const queued = await enqueue(layout.queueDir, (async function* () {
+      yield Buffer.from("Subject: x\n\nbody\n");
+    })(), envelope, { invokedBy: "network", pullTrigger: false, spare: () => handed.shift() });
+    if (!queued.ok || queued.id === null) throw new Error(`enqueue failed: ${JSON.stringify(queued)}`);
+    const todo = layout.file("todo", queued.id);
+    expect((await stat(todo)).ino).toBe(inode);
+    expect(await readFile(todo, "latin1")).toBe(`u${process.getuid!()}\0p${process.pid}\0Fs@a.test\0Tr@b.test\0`);
+    await expect(stat(first)).rejects.toMatchObject({ code: "ENOENT" });
+    expect((await readdir(layout.subdir("pid"))).filter((name) => name.startsWith("spare."))).toHaveLength(KEPT_FOR_SEND + 1);
+
+    // A spare swept away meanwhile: the next one, then a new file.
+    await unlink(handed[0]!);
+    const fallback = await enqueue(layout.queueDir, (async function* () {
+      yield Buffer.from("Subject: y\n\nbody\n");
+    })(), envelope, { invokedBy: "network", pullTrigger: false, spare: () => handed.shift() });
+    if (!fallback.ok || fallback.id === null) throw new Error(`enqueue failed: ${JSON.stringify(fallback)}`);
+    expect(await readFile(layout.file("todo", fallback.id), "latin1")).toBe(`u${process.getuid!()}\0p${process.pid}\0Fs@a.test\0Tr@b.test\0`);
+    expect(handed).toEqual([]);
+  });
+
+  it("in an injector's stock are asked for when it runs low, at most once a second, and all kept", () => {
+    const asks: number[] = [];
+    const stock = new SpareStock((count) => asks.push(count));
+    expect(stock.take()).toBeUndefined();
+    expect(asks).toEqual([STOCK_CAPACITY]);
+    expect(stock.take()).toBeUndefined();
+    expect(asks).toHaveLength(1); // not again within the second
+    stock.receive(["a", "b", "c"]);
+    expect(stock.take()).toBe("c");
+    clock.jump(1000);
+    try {
+      expect(stock.take()).toBe("b");
+      expect(asks).toEqual([STOCK_CAPACITY, STOCK_CAPACITY - 1]);
+    } finally {
+      clock.reset();
+    }
   });
 });

@@ -7,7 +7,7 @@
 // than 10 s away goes dormant (its actor stops; the activation queue wakes it at the deadline),
 // so memory does not grow with the queue. Woken by `wake` messages (which name the messages, so
 // todo/ is not read for them), lock/trigger and a 1500 s rescan; answers `memory-query` with a
-// `memory-report`.
+// `memory-report`, and an injector's `spares-wanted` with spare inodes (queue/spare-stock.ts).
 // Signals: svc -a makes every job due now; svc -h re-reads locals and virtualdomains (keeping the
 // last good ones on error); svc -t starts nothing new, lets running deliveries finish and mark
 // their results (bounded), and exits — the schedule is already on disk as the channel files' mtimes.
@@ -93,10 +93,11 @@ const start: StartService = async (context) => {
     doublebouncehost: values.doublebouncehost ?? "doublebouncehost",
     doublebounceto: values.doublebounceto ?? "postmaster",
   };
-  // todo/N's inode is kept as a spare when its message's files are written, just when they need
-  // inodes; a message that ends without them has no use for it, so its todo/N is simply unlinked.
-  const writeDeps = { fs, dirSync, layout, spares, cleanTodo: (id: number) => cleanTodo(layout.queueDir, id, spares.adopt) };
-  const endDeps = { fs, dirSync, layout, spares, bounceControl, log, cleanTodo: (id: number) => cleanTodo(layout.queueDir, id) };
+  // todo/N's inode is kept as a spare: for the message's own files when they are written, else
+  // for an injector's next intd/N (`spares-wanted`).
+  const keepTodo = (id: number): Promise<void> => cleanTodo(layout.queueDir, id, spares.adopt);
+  const writeDeps = { fs, dirSync, layout, spares, cleanTodo: keepTodo };
+  const endDeps = { fs, dirSync, layout, spares, bounceControl, log, cleanTodo: keepTodo };
 
   // Passes and their marking are tracked so that a stop can let them write their done markers, and
   // so is the removal of a message delivered at its first try: only that removal records it.
@@ -257,6 +258,9 @@ const start: StartService = async (context) => {
         case "wake":
           if (payload.ids === undefined) scanTodo();
           else payload.ids.forEach(enqueueEntry);
+          return;
+        case "spares-wanted":
+          context.send(from, { type: "spares", paths: spares.handOut(payload.count) });
           return;
         case "delivered":
           dispatcher.delivered(payload);

@@ -17,6 +17,8 @@ export interface QueueTarget {
   /** The session's environment (QMAILQUEUE is honoured). */
   readonly env: NodeJS.ProcessEnv;
   readonly now: () => number;
+  /** A spare inode of the send service for intd/N (queue/spare-stock.ts). */
+  readonly spare?: () => string | undefined;
 }
 
 type StreamEnd = "end" | "bare-line-end" | "timeout" | "closed";
@@ -56,7 +58,7 @@ export async function receiveMessage(stream: ClientStream, input: MessageInput, 
   }
 
   // The session wakes the send service by a message, so lock/trigger is not pulled.
-  const result = await enqueue(target.queueDir, message(), { sender: input.sender, recipients: input.recipients }, { invokedBy: "network", env: target.env, now: target.now, pullTrigger: false });
+  const result = await enqueue(target.queueDir, message(), { sender: input.sender, recipients: input.recipients }, { invokedBy: "network", env: target.env, now: target.now, pullTrigger: false, spare: target.spare });
   // The queue may have stopped reading early (its own failure, or a limit above): read the rest
   // of the body, so that the next command starts after CRLF.CRLF.
   while (ended === undefined) await next();

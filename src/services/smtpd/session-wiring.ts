@@ -54,6 +54,8 @@ export interface ServiceParts {
   readonly queueDir: string;
   log(line: string): void;
   send(to: string, payload: unknown): void;
+  /** A spare inode of the send service for intd/N (queue/spare-stock.ts), if one is at hand. */
+  spare(): string | undefined;
 }
 
 /**
@@ -97,7 +99,7 @@ export function wiredSessionMachine(parts: ServiceParts, connections: ReadonlyMa
     // The queue looks only at QMAILQUEUE: a flat copy is made only for a program, which learns
     // who authenticated, as under s/qmail.
     const queueEnv = env.QMAILQUEUE === undefined ? {} : flatEnv(env, message.authUser === undefined ? {} : { TCPREMOTEINFO: message.authUser, AUTHUSER: message.authUser, AUTHPROTOCOL: message.authProtocol });
-    const outcome = await receiveMessage(stream, message, received, { queueDir: parts.queueDir, env: queueEnv, now: () => clock.now() });
+    const outcome = await receiveMessage(stream, message, received, { queueDir: parts.queueDir, env: queueEnv, now: () => clock.now(), spare: parts.spare });
     // The send service learns of the message within WAKE_MS.
     if (outcome.kind === "queued" && queuedSinceWake.push(outcome.id) === 1) setTimeout(wakeSend, WAKE_MS);
     return outcome;

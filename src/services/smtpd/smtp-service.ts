@@ -7,7 +7,8 @@
 // virtual users for AUTH (or CHECKPASSWORD's program), DNS for HELOCHECK/MFDNSCHECK
 // (DNSSERVERS, DNSTIMEOUT), CAFILE for client certificates. Writes: the queue (enqueue), the service log: s/qmail-style lines
 // per decision and per connection (session-log.ts), and the worker's memory use when another
-// service or the host sends `memory-query`.
+// service or the host sends `memory-query`. Keeps a stock of send's spare inodes to make each
+// intd/N of (queue/spare-stock.ts: `spares-wanted` to send, `spares` back).
 // svc -h re-reads the control files, CAFILE, the certificate and the listener's rules; a session
 // keeps the settings it started with (the listener's wiring: net/listening-service.ts).
 
@@ -30,7 +31,8 @@ import { wiredSessionMachine, type Connection } from "./session-wiring.js";
 import { compactEnv } from "./session-env.js";
 import { endLine } from "./session-log.js";
 import { sessionSettings, type SmtpMode } from "./session-settings.js";
-import { isServiceMessage } from "../../messages.js";
+import { isServiceMessage, type SparesWantedMessage } from "../../messages.js";
+import { SpareStock } from "../../queue/spare-stock.js";
 
 const BUSY_REPLY = "421 too many connections, try again later (#4.3.2)\r\n";
 /** What a session whose actor failed gets before its socket is closed (DESIGN.md §2). */
@@ -107,7 +109,11 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
   const queueDir = rootPaths(root).queue;
 
   const connections = new Map<string, Connection>();
-  const machine = wiredSessionMachine({ root, service, queueDir, log: (line) => context.log(line), send: (to, payload) => context.send(to, payload) }, connections);
+  const spares = new SpareStock((count) => context.send("send", { type: "spares-wanted", count } satisfies SparesWantedMessage));
+  const machine = wiredSessionMachine(
+    { root, service, queueDir, log: (line) => context.log(line), send: (to, payload) => context.send(to, payload), spare: () => spares.take() },
+    connections,
+  );
   let connectionCount = 0;
   let memoryReports = 0;
 
@@ -147,7 +153,9 @@ export async function startSmtpService(context: ServiceContext, mode: SmtpMode):
   return {
     reload: listening.reload,
     receive(_from, payload) {
-      if (!isServiceMessage(payload) || payload.type !== "memory-query") return;
+      if (!isServiceMessage(payload)) return;
+      if (payload.type === "spares") spares.receive(payload.paths);
+      if (payload.type !== "memory-query") return;
       // Under --expose-gc (the memory tests), collect first: the report then shows live memory.
       (globalThis as { gc?: () => void }).gc?.();
       const { heapUsed, rss } = process.memoryUsage();
