@@ -5,7 +5,8 @@
 //      number N (fstat fails → 63)
 //   2. link it to mess/<N%23>/N (→ 64), unlink the pid file (→ 63)
 //   3. write the Received line and the body (→ 53; a body read error → 54)
-//   4. create intd/N exclusively (→ 65), take the envelope, write u<uid>\0p<pid>\0F…\0T…\0 (→ 53);
+//   4. create intd/N exclusively, or link there a spare inode of the send service when the caller
+//      holds one (spare-stock.ts) (→ 65), take the envelope, write u<uid>\0p<pid>\0F…\0T…\0 (→ 53);
 //      then fsync the mess file, the mess subdirectory and intd/N, all three at once (→ 53)
 //   5. link intd/N to todo/N — the commit (→ 66) — and fsync todo/ (→ 66, see below)
 //   6. one byte to lock/trigger, errors ignored (one pull serves all messages committed before it);
