@@ -173,6 +173,9 @@ function leftAfter(recipients: readonly PendingRecipient[], results: readonly De
   return recipients.filter((recipient) => !done.has(recipient.offset));
 }
 
+/** What the files say (or would say) of a message, from anything that holds it. */
+const entryFields = ({ birth, sender, nextTry, recipients }: LoadedEntry): LoadedEntry => ({ birth, sender, nextTry, recipients });
+
 const entryRequest = ({ context }: { context: QueueEntryContext }): Request<EntryRef> => ({ id: context.id, attempt: context.attempt });
 
 export const queueEntryMachine = setup({
@@ -196,20 +199,11 @@ export const queueEntryMachine = setup({
     endAttempt: assign({ attempt: ({ context }) => context.attempt + 1 }),
     adoptPreprocessed: assign(({ event }) => {
       if (event.type !== "PREPROCESSED" || event.output.kind !== "preprocessed") return {};
-      const { entry } = event.output;
-      return {
-        birth: entry.birth,
-        sender: entry.sender,
-        nextTry: entry.nextTry,
-        recipients: entry.recipients,
-        bounceDue: false,
-        durable: event.output.durable,
-      };
+      return { ...entryFields(event.output.entry), bounceDue: false, durable: event.output.durable };
     }),
     adoptFiles: assign(({ event }) => {
       if (event.type !== "LOADED") return {};
-      const loaded = event.output;
-      return { birth: loaded.birth, sender: loaded.sender, nextTry: loaded.nextTry, recipients: loaded.recipients, bounceDue: true, durable: true };
+      return { ...entryFields(event.output), bounceDue: true, durable: true };
     }),
     recordPass: assign(({ context, event }, params: { channel: Channel }) => {
       if (event.type !== "PASSED") return {};
@@ -358,9 +352,7 @@ function channelStates(channel: Channel) {
               results: pass.results,
               nextTry: pass.nextTry,
               pending: context.recipients[channel].length,
-              unwritten: context.durable
-                ? null
-                : { birth: context.birth, sender: context.sender, nextTry: context.nextTry, recipients: context.recipients },
+              unwritten: context.durable ? null : entryFields(context),
             };
           },
         },

@@ -76,7 +76,7 @@ async function createPidFile(layout: QueueLayout, unixTime: number): Promise<{ p
  * caller has one that is still there, else a new file. A link fails as an exclusive create does
  * when intd/N exists; then the create below fails too, with qmail-queue's answer.
  */
-async function createIntd(path: string, spare: (() => string | undefined) | undefined): Promise<{ fh: FileHandle; spare: boolean }> {
+async function createIntd(path: string, spare: (() => string | undefined) | undefined): Promise<{ fh: FileHandle; reused: boolean }> {
   for (let from = spare?.(); from !== undefined; from = spare?.()) {
     try {
       await fs.link(from, path);
@@ -85,9 +85,9 @@ async function createIntd(path: string, spare: (() => string | undefined) | unde
       break;
     }
     await fs.unlink(from);
-    return { fh: await fs.open(path, constants.O_WRONLY), spare: true };
+    return { fh: await fs.open(path, constants.O_WRONLY), reused: true };
   }
-  return { fh: await fs.open(path, O_EXCL_CREATE, QUEUE_FILE_MODE), spare: false };
+  return { fh: await fs.open(path, O_EXCL_CREATE, QUEUE_FILE_MODE), reused: false };
 }
 
 /** A step of the commit sequence failed; `exit` is qmail-queue's code for that step. */
@@ -153,7 +153,7 @@ export async function writeToQueue(
     const intdBytes = intdFileBytes(invokerUid(opts.invokedBy), process.pid, checked.envelope);
     await step(QueueExit.writeError, () => fs.write(intdFh, intdBytes, 0));
     // A spare still holds its earlier bytes past the new ones.
-    if (intd.spare) await step(QueueExit.writeError, () => fs.truncate(intdFh, intdBytes.length));
+    if (intd.reused) await step(QueueExit.writeError, () => fs.truncate(intdFh, intdBytes.length));
     // Steps 3 and 4 share their fsyncs: both files and the mess/ entry are written before any of
     // them, so a journaling file system makes all three durable in one commit — the first fsync
     // pays for it, the others find their data on disk. The commit still waits for all three.

@@ -98,6 +98,7 @@ const start: StartService = async (context) => {
   const keepTodo = (id: number): Promise<void> => cleanTodo(layout.queueDir, id, spares.adopt);
   const writeDeps = { fs, dirSync, layout, spares, cleanTodo: keepTodo };
   const endDeps = { fs, dirSync, layout, spares, bounceControl, log, cleanTodo: keepTodo };
+  const writeEntryNow = (id: number, entry: LoadedEntry): Promise<void> => writeEntry(writeDeps, id, entry);
 
   // Passes and their marking are tracked so that a stop can let them write their done markers, and
   // so is the removal of a message delivered at its first try: only that removal records it.
@@ -129,7 +130,6 @@ const start: StartService = async (context) => {
       markDone: answering(async (marking) => {
         const addBounceBlock = (id: number, recipient: string, report: string): Promise<void> =>
           appendBounceReport(layout.queueDir, id, stripVirtualPrefix(recipient, rewrite.virtualdomains), report);
-        const writeEntryNow = (id: number, entry: LoadedEntry): Promise<void> => writeEntry(writeDeps, id, entry);
         const output = await track(markDone({ fs, dirSync, layout, spares, addBounceBlock, writeEntry: writeEntryNow }, marking));
         return { type: "MARKED", channel: marking.channel, output };
       }),

@@ -81,19 +81,17 @@ function parseTodo(bytes: Buffer, id: number): TodoEnvelope {
 const record = (lead: string, value: string): string => `${lead}${value}\0`;
 const CHANNELS = ["local", "remote"] as const;
 
-/** A channel file's bytes and, for each T record, where it starts. */
-function channelFile(addresses: readonly string[]): { bytes: Buffer; recipients: PendingRecipient[] } {
-  const recipients: PendingRecipient[] = [];
-  let text = "";
+/** Each recipient with where its T record starts in the channel file channelBytes makes of them. */
+function pendingRecords(addresses: readonly string[]): PendingRecipient[] {
   let offset = 0;
-  for (const recipient of addresses) {
-    const line = record("T", recipient);
-    recipients.push({ offset, recipient });
-    text += line;
-    offset += Buffer.byteLength(line);
-  }
-  return { bytes: Buffer.from(text), recipients };
+  return addresses.map((recipient) => {
+    const pending = { offset, recipient };
+    offset += Buffer.byteLength(record("T", recipient));
+    return pending;
+  });
 }
+
+const channelBytes = (recipients: readonly PendingRecipient[]): Buffer => Buffer.from(recipients.map((pending) => record("T", pending.recipient)).join(""));
 
 export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<PreprocessOutcome> {
   const { fs, layout } = deps;
@@ -122,7 +120,7 @@ export async function preprocessTodo(deps: PreprocessDeps, id: number): Promise<
   for (const channel of CHANNELS) {
     if (channels[channel].length === 0) continue;
     nextTry[channel] = birth;
-    recipients[channel] = channelFile(channels[channel]).recipients;
+    recipients[channel] = pendingRecords(channels[channel]);
   }
   const entry: LoadedEntry = { birth, sender: envelope.sender, nextTry, recipients };
   const both = channels.local.length > 0 && channels.remote.length > 0;
@@ -150,8 +148,7 @@ export async function writeEntry(deps: WriteEntryDeps, id: number, entry: Loaded
   const written: string[] = [];
   for (const channel of CHANNELS) {
     if (entry.nextTry[channel] === null) continue;
-    const file = channelFile(entry.recipients[channel].map((pending) => pending.recipient));
-    await deps.spares.write(layout.file(channel, id), file.bytes);
+    await deps.spares.write(layout.file(channel, id), channelBytes(entry.recipients[channel]));
     written.push(layout.splitDir(channel, id));
   }
   await Promise.all(written.map((dir) => dirSync.durable(dirSync.changed(dir))));
